@@ -1,0 +1,104 @@
+"""Messanger: a self-hosted real-time messenger. `create_app()` builds the Flask app."""
+
+import logging
+from pathlib import Path
+
+import redis
+from dotenv import load_dotenv
+from flask import Flask
+from sqlalchemy import event
+
+from app.config import check_production_config, load_config
+from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment (and `.env`), with `config` overriding both."""
+    config = config or {}
+    if not config.get("TESTING"):
+        load_dotenv(PROJECT_ROOT / ".env")
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(load_config(app.instance_path))
+    app.config.update(config)
+    if app.config["APP_ENV"] == "production":
+        check_production_config(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_socket_handlers()
+    register_security_headers(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr at INFO (DEBUG in development)."""
+    level = logging.DEBUG if app.debug else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind every extension of app.extensions to this app."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+
+    from app.services.accounts import load_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+
+    csrf.init_app(app)
+    if app.config["SESSION_TYPE"] == "redis":
+        app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(app.config["REDIS_URL"]))
+    sessions.init_app(app)
+    socketio.init_app(app, cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the HTTP entry points."""
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Styled error pages for every HTTP error."""
+    from app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_socket_handlers() -> None:
+    """Import the Socket.IO handlers, which register themselves on the shared SocketIO object."""
+    import app.realtime.handlers  # noqa: F401
+
+
+def register_security_headers(app: Flask) -> None:
+    """CSP, nosniff and friends on every response."""
+    from app.security import register_security_headers as register
+
+    register(app)

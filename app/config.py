@@ -1,0 +1,106 @@
+"""Configuration read from the environment (and a `.env` file, loaded by python-dotenv)."""
+
+import os
+import re
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+# Werkzeug's scrypt spec "scrypt:N:r:p"; N = 2**17 is OWASP's minimum for scrypt.
+STRONG_PASSWORD_HASH = "scrypt:131072:8:1"
+MIN_SCRYPT_N = 2**17
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "please-change-me"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the message is one line meant for the operator."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` scheme that Heroku and Render hand out."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A random key kept in instance/, so a dev server works without setup and survives restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the settings dict for APP_ENV (development, production or testing)."""
+    instance = Path(instance_path)
+    env = os.environ.get("APP_ENV", "development").strip().lower()
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"APP_ENV must be development, production or testing, not {env!r}.")
+    production = env == "production"
+
+    secret_key = os.environ.get("SECRET_KEY", "").strip()
+    if not secret_key and not production:
+        secret_key = _development_secret_key(instance)
+
+    database_url = normalize_database_url(
+        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'messenger.db'}"
+    )
+    redis_url = os.environ.get("REDIS_URL", "").strip() or None
+
+    config = {
+        "APP_ENV": env,
+        "SECRET_KEY": secret_key,
+        # CSRF tokens live as long as the session instead of expiring after an hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
+        "SESSION_TYPE": "redis" if redis_url else "sqlalchemy",
+        "SESSION_PERMANENT": True,
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        "SESSION_CLEANUP_N_REQUESTS": 1000,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "")),
+    }
+    csrf_key = os.environ.get("WTF_CSRF_SECRET_KEY", "").strip()
+    if csrf_key:  # otherwise Flask-WTF signs CSRF tokens with SECRET_KEY
+        config["WTF_CSRF_SECRET_KEY"] = csrf_key
+    return config
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def check_production_config(config: dict) -> None:
+    """Refuse to run in production with settings that would make the deployment unsafe."""
+    key = config.get("SECRET_KEY") or ""
+    if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+        raise ConfigError(
+            "SECRET_KEY is missing or a placeholder: set it to a random value of at least 32 characters "
+            '(python -c "import secrets; print(secrets.token_hex(32))").'
+        )
+    match = re.fullmatch(r"scrypt:(\d+):(\d+):(\d+)", config.get("PASSWORD_HASH_METHOD", ""))
+    if not match or int(match.group(1)) < MIN_SCRYPT_N:
+        raise ConfigError(f"PASSWORD_HASH_METHOD must be scrypt with N >= {MIN_SCRYPT_N} in production.")

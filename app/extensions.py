@@ -1,0 +1,19 @@
+"""Flask extensions, created once and bound to the app in create_app()."""
+
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from app.models.base import Base
+from app.session_store import ServerSideSessions
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+sessions = ServerSideSessions()
+# manage_session=False: Socket.IO events read the same server-side session as HTTP requests,
+# so a login or logout over HTTP is what the sockets see.
+socketio = SocketIO(async_mode="eventlet", manage_session=False)

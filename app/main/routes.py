@@ -1,0 +1,14 @@
+"""Landing and home pages."""
+
+from flask import render_template
+from flask_login import current_user
+
+from app.main import bp
+
+
+@bp.get("/")
+def index():
+    """The home page for signed-in users, the landing page for visitors."""
+    if current_user.is_authenticated:
+        return render_template("main/home.html")
+    return render_template("main/landing.html")

@@ -1,0 +1,166 @@
+"""Accounts: the username and password rules, registration, sign-in and password changes."""
+
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.concurrency import run_blocking
+from app.extensions import db
+from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
+from app.services import ServiceError
+
+USERNAME_MIN_LENGTH = 3
+USERNAME_PATTERN = re.compile(rf"[a-z0-9._]{{{USERNAME_MIN_LENGTH},{USERNAME_MAX_LENGTH}}}")
+USERNAME_HELP = "3–30 characters: lowercase letters, digits, dots and underscores."
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class PasswordRule:
+    """One requirement of a password; `pattern` is a regex valid in Python and in JavaScript."""
+
+    key: str
+    label: str
+    pattern: str
+
+    def is_met(self, password: str) -> bool:
+        """Whether the password satisfies this rule."""
+        return re.search(self.pattern, password) is not None
+
+
+# Shown as live hints on the forms (see password-hints.js) and enforced by check_password().
+PASSWORD_RULES = (
+    PasswordRule("length", f"At least {PASSWORD_MIN_LENGTH} characters", rf"^[\s\S]{{{PASSWORD_MIN_LENGTH},}}$"),
+    PasswordRule("upper", "An upper-case letter (A–Z)", "[A-Z]"),
+    PasswordRule("lower", "A lower-case letter (a–z)", "[a-z]"),
+    PasswordRule("digit", "A digit (0–9)", "[0-9]"),
+    PasswordRule("special", "A special character, such as ! ? # @ or a space", "[^A-Za-z0-9]"),
+)
+
+
+def normalize_username(raw: str) -> str:
+    """Usernames are unique case-insensitively, so they are kept in lower case."""
+    return (raw or "").strip().lower()
+
+
+def check_username(username: str) -> str:
+    """Return the normalized username, or raise ServiceError saying which rule it breaks."""
+    username = normalize_username(username)
+    if not USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH:
+        raise ServiceError(f"Username must be {USERNAME_MIN_LENGTH}–{USERNAME_MAX_LENGTH} characters long.", "username")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ServiceError("Username may only contain letters a–z, digits 0–9, dots and underscores.", "username")
+    if username.startswith(".") or username.endswith("."):
+        raise ServiceError("Username cannot start or end with a dot.", "username")
+    if ".." in username:
+        raise ServiceError("Username cannot contain two dots in a row.", "username")
+    return username
+
+
+def check_password(password: str, field: str = "password") -> str:
+    """Return the password unchanged, or raise ServiceError listing the rules it misses."""
+    password = password or ""
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ServiceError(f"Password must be at most {PASSWORD_MAX_LENGTH} characters long.", field)
+    missing = [rule.label[0].lower() + rule.label[1:] for rule in PASSWORD_RULES if not rule.is_met(password)]
+    if missing:
+        raise ServiceError("Password needs " + ", ".join(missing) + ".", field)
+    return password
+
+
+def check_name(value: str, field: str) -> str:
+    """Return a trimmed first or last name, or raise ServiceError if it is too long."""
+    value = " ".join((value or "").split())
+    if len(value) > NAME_MAX_LENGTH:
+        raise ServiceError(f"At most {NAME_MAX_LENGTH} characters.", field)
+    return value
+
+
+def hash_password(password: str) -> str:
+    """Hash with the configured method (scrypt at OWASP cost), off the event loop."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    return run_blocking(generate_password_hash, password, method=method)
+
+
+def _verify_password(password_hash: str, password: str) -> bool:
+    return run_blocking(check_password_hash, password_hash, password)
+
+
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of the configured cost to check against when the username is unknown."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = hash_password("not a real password")
+    return _dummy_hashes[method]
+
+
+def find_user(username: str) -> User | None:
+    """The user with this username (any case), or None."""
+    return db.session.scalar(select(User).where(User.username == normalize_username(username)))
+
+
+def register_user(username: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create an account; raise ServiceError when a rule is broken or the username is taken."""
+    username = check_username(username)
+    check_password(password)
+    first_name = check_name(first_name, "first_name")
+    last_name = check_name(last_name, "last_name")
+    if find_user(username) is not None:
+        raise ServiceError("That username is taken.", "username", code="username_taken")
+    user = User(username=username, first_name=first_name, last_name=last_name, password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone registered the same name between our check and the commit.
+        db.session.rollback()
+        raise ServiceError("That username is taken.", "username", code="username_taken") from None
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user when the username and password match, else None.
+
+    An unknown username is checked against a dummy hash of the same cost, so it takes as long and
+    answers the same as a wrong password.
+    """
+    dummy = _dummy_hash()
+    user = find_user(username) if len(username or "") <= USERNAME_MAX_LENGTH + 10 else None
+    password = (password or "")[: PASSWORD_MAX_LENGTH + 1]
+    if not _verify_password(user.password_hash if user else dummy, password) or user is None:
+        return None
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if not user.password_hash.startswith(method + "$"):
+        # The configured cost changed since this hash was made: upgrade it while we know the password.
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; every other session of the user ends."""
+    if not _verify_password(user.password_hash, (current_password or "")[: PASSWORD_MAX_LENGTH + 1]):
+        raise ServiceError("That is not your current password.", "current_password", code="wrong_password")
+    check_password(new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    user.auth_version += 1
+    db.session.commit()
+
+
+def load_user(login_id: str) -> User | None:
+    """Resolve the id Flask-Login stored ("<user id>:<auth version>") to a user, if still valid."""
+    user_id, _, version = (login_id or "").partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.auth_version != int(version):
+        return None
+    return user

@@ -1,0 +1,77 @@
+"""Server-side sessions: Flask-Session's protocol with our own migrated table as the store.
+
+Flask-Session's own SQLAlchemy backend creates its table at startup (outside the migrations) and
+commits the request's database session when it saves; this store keeps the table in migrations/
+and writes through a short-lived ORM session of its own.
+"""
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_session import Session
+from flask_session.base import ServerSideSession, ServerSideSessionInterface
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+
+from app.models.base import utcnow
+from app.models.session import ServerSession
+
+
+class DatabaseSessionInterface(ServerSideSessionInterface):
+    """Keeps each session's data in the `sessions` table, keyed by the cookie's session id."""
+
+    ttl = False
+
+    def __init__(self, app: Flask, **params):
+        self._db = app.extensions["sqlalchemy"]
+        super().__init__(app, **params)
+
+    def _store(self) -> OrmSession:
+        return OrmSession(self._db.engine)
+
+    def _retrieve_session_data(self, store_id: str) -> dict | None:
+        with self._store() as store:
+            data = store.scalar(
+                select(ServerSession.data).where(ServerSession.session_id == store_id, ServerSession.expiry > utcnow())
+            )
+        return self.serializer.decode(data) if data is not None else None
+
+    def _delete_session(self, store_id: str) -> None:
+        with self._store() as store, store.begin():
+            store.execute(delete(ServerSession).where(ServerSession.session_id == store_id))
+
+    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
+        values = {"data": self.serializer.encode(session), "expiry": utcnow() + session_lifetime}
+        for _ in range(2):
+            try:
+                with self._store() as store, store.begin():
+                    updated = store.execute(
+                        update(ServerSession).where(ServerSession.session_id == store_id).values(**values)
+                    ).rowcount
+                    if not updated:
+                        store.add(ServerSession(session_id=store_id, **values))
+                return
+            except IntegrityError:
+                # Two first requests of one new session raced to insert it: update the winner's row.
+                continue
+
+    def _delete_expired_sessions(self) -> None:
+        with self._store() as store, store.begin():
+            store.execute(delete(ServerSession).where(ServerSession.expiry <= utcnow()))
+
+
+class ServerSideSessions(Session):
+    """Flask-Session, with SESSION_TYPE "sqlalchemy" served by DatabaseSessionInterface."""
+
+    def _get_interface(self, app: Flask):
+        config = app.config
+        if config.get("SESSION_TYPE", "").lower() != "sqlalchemy":
+            return super()._get_interface(app)
+        return DatabaseSessionInterface(
+            app,
+            key_prefix=config.get("SESSION_KEY_PREFIX", "session:"),
+            permanent=config.get("SESSION_PERMANENT", True),
+            sid_length=config.get("SESSION_ID_LENGTH", 32),
+            cleanup_n_requests=config.get("SESSION_CLEANUP_N_REQUESTS"),
+        )

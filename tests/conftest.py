@@ -1,0 +1,396 @@
+"""Test layers: the app on a migrated temporary database (SQLite, and PostgreSQL when configured),
+a real eventlet server in a subprocess, and a real Chromium driven by Playwright.
+
+Services are found through the environment: TEST_POSTGRES_URL (an admin connection, e.g.
+postgresql://postgres@127.0.0.1:5432/postgres), TEST_REDIS_URL and CHROMIUM_PATH (default
+/usr/bin/chromium). Without them those tests skip with the reason; with
+MESSANGER_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails instead.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from flask_migrate import upgrade
+
+from app import create_app
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("MESSANGER_REQUIRE_SERVICES") == "1"
+FAST_PASSWORD_HASH = "pbkdf2:sha256:1"
+TEST_PASSWORD = "Corr3ct-Horse!"
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip the test, or fail it where every service is required (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (MESSANGER_REQUIRE_SERVICES=1 makes this a failure)")
+    pytest.skip(reason)
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    """The settings every test app starts from."""
+    return {
+        "TESTING": True,
+        "APP_ENV": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
+        "SESSION_TYPE": "sqlalchemy",
+        "REDIS_URL": None,
+        **overrides,
+    }
+
+
+def unique_username(prefix: str = "user") -> str:
+    """A username no other test uses."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def extract_csrf(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_INPUT.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1) or match.group(2)
+
+
+def migrate_to_head(url: str) -> None:
+    """Bring the database at `url` to the newest schema through the migrations."""
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+
+
+class SqliteDatabases:
+    """Hands out copies of one SQLite file that was migrated once."""
+
+    name = "sqlite"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.template = folder / "template.db"
+        migrate_to_head(f"sqlite:///{self.template}")
+
+    def create(self) -> str:
+        path = self.folder / f"test_{uuid.uuid4().hex}.db"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class PostgresDatabases:
+    """Hands out databases created from a template that was migrated once."""
+
+    name = "postgres"
+
+    def __init__(self, admin_url: str):
+        import psycopg2
+        from sqlalchemy.engine import make_url
+
+        self.admin_url = make_url(admin_url)
+        self.prefix = f"messanger_test_{os.getpid()}"
+        self.connection = psycopg2.connect(admin_url)
+        self.connection.autocommit = True
+        self.template = f"{self.prefix}_template"
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        migrate_to_head(self._url(self.template))
+
+    def _execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    def _url(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        name = f"{self.prefix}_{uuid.uuid4().hex[:12]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self._url(name)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.connection.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_databases(tmp_path_factory):
+    """Migrated SQLite databases, one per test."""
+    return SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_databases():
+    """Migrated PostgreSQL databases, one per test; skipped without TEST_POSTGRES_URL."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        skip_or_fail("TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+    try:
+        databases = PostgresDatabases(url)
+    except Exception as error:  # noqa: BLE001 - any connection failure means "not available"
+        skip_or_fail(f"PostgreSQL at TEST_POSTGRES_URL is not reachable: {error}")
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request):
+    """A fresh, migrated database on each engine the product supports."""
+    databases = request.getfixturevalue(f"{request.param}_databases")
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url):
+    """The app on a fresh migrated database (never create_all: the migrations are under test)."""
+    app = create_app(app_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client with a cookie jar, like one browser."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A runner for the app's CLI commands."""
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Register, log in and log out through the real forms, CSRF token included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path: str = "/login") -> str:
+        return extract_csrf(self.client.get(path).get_data(as_text=True))
+
+    def register(self, username: str | None = None, password: str = TEST_PASSWORD, **fields):
+        username = username or unique_username()
+        data = {
+            "username": username,
+            "first_name": fields.pop("first_name", "Ana"),
+            "last_name": fields.pop("last_name", "Lima"),
+            "password": password,
+            "confirm_password": fields.pop("confirm_password", password),
+            "csrf_token": self.csrf("/register"),
+            **fields,
+        }
+        response = self.client.post("/register", data=data)
+        self.username = username
+        return response
+
+    def login(self, username: str, password: str = TEST_PASSWORD, remember: bool = False, next_url: str = ""):
+        data = {"username": username, "password": password, "csrf_token": self.csrf("/login")}
+        if remember:
+            data["remember"] = "y"
+        path = f"/login?next={next_url}" if next_url else "/login"
+        return self.client.post(path, data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf("/")})
+
+
+@pytest.fixture
+def auth(client):
+    """Account actions through the HTTP forms."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def logged_in_client(client, auth):
+    """A client signed in as a freshly registered user (auth.username)."""
+    response = auth.register()
+    assert response.status_code == 302
+    return client
+
+
+# --- a real server -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """`python run.py` (eventlet) in a subprocess, on a free port, with its own database."""
+
+    def __init__(self, database_url: str, log_path: Path, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            "APP_ENV": "development",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": "",
+            "SECRET_KEY": "live-server-secret-key-0123456789abcdef",
+            "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py")],
+            cwd=ROOT,
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_tail()}")
+            try:
+                requests.get(self.url + "/login", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not come up in {seconds}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(sqlite_databases, tmp_path_factory):
+    """One real eventlet server for the session, on SQLite; tests use unique usernames."""
+    server = LiveServer(sqlite_databases.create(), tmp_path_factory.mktemp("server") / "server.log")
+    yield server
+    server.stop()
+
+
+class HttpUser:
+    """A person using the live server over HTTP with their own cookie jar."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.username = None
+
+    def csrf(self, path: str) -> str:
+        return extract_csrf(self.http.get(self.base_url + path, timeout=10).text)
+
+    def post_form(self, path: str, data: dict, csrf_from: str | None = None) -> requests.Response:
+        token = self.csrf(csrf_from or path)
+        return self.http.post(self.base_url + path, data={**data, "csrf_token": token}, timeout=30)
+
+    def register(self, username: str | None = None, password: str = TEST_PASSWORD) -> "HttpUser":
+        self.username = username or unique_username()
+        response = self.post_form(
+            "/register",
+            {
+                "username": self.username,
+                "password": password,
+                "confirm_password": password,
+                "first_name": "Test",
+                "last_name": "User",
+            },
+        )
+        assert response.ok and "/register" not in response.url, response.text[:500]
+        return self
+
+    def login(self, username: str, password: str = TEST_PASSWORD) -> requests.Response:
+        self.username = username
+        return self.post_form("/login", {"username": username, "password": password})
+
+    def logout(self) -> requests.Response:
+        return self.post_form("/logout", {}, csrf_from="/")
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+
+
+@pytest.fixture
+def http_user(live_server):
+    """Make HttpUser objects for the live server."""
+    return lambda: HttpUser(live_server.url)
+
+
+# --- a real browser ------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; skipped where either is missing."""
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        skip_or_fail(f"no Chromium at {executable} (apt-get install -y chromium): browser tests skipped")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed: browser tests skipped")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (its own cookies) and page, failing the test on any page error."""
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert not errors, f"browser errors: {errors}"

@@ -1,0 +1,98 @@
+"""Configuration: environment parsing, production refusals, database settings."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.config import STRONG_PASSWORD_HASH, ConfigError, load_config, normalize_database_url
+from app.extensions import db, socketio
+from tests.conftest import ROOT, app_config
+
+
+def test_postgres_scheme_from_heroku_and_render_is_accepted():
+    assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
+    assert normalize_database_url("postgresql://u@h/d") == "postgresql://u@h/d"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_database_url_from_environment_is_normalized(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/app")
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@db.example/app"
+
+
+def test_default_database_is_sqlite_in_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = load_config(str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'messenger.db'}"
+    assert config["SESSION_TYPE"] == "sqlalchemy"
+
+
+def test_redis_url_switches_sessions_to_redis(monkeypatch, tmp_path):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert load_config(str(tmp_path))["SESSION_TYPE"] == "redis"
+
+
+def test_default_password_hash_is_scrypt_at_owasp_cost(monkeypatch, tmp_path):
+    monkeypatch.delenv("PASSWORD_HASH_METHOD", raising=False)
+    method = load_config(str(tmp_path))["PASSWORD_HASH_METHOD"]
+    assert method == STRONG_PASSWORD_HASH
+    n = int(re.fullmatch(r"scrypt:(\d+):8:1", method).group(1))
+    assert n >= 2**17
+
+
+def test_development_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("APP_ENV", "development")
+    first = load_config(str(tmp_path))["SECRET_KEY"]
+    assert len(first) >= 32
+    assert load_config(str(tmp_path))["SECRET_KEY"] == first
+
+
+@pytest.mark.parametrize("secret", ["", "change-me", "dev", "short-but-real"])
+def test_production_refuses_missing_or_placeholder_secret(database_url, secret):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(
+            app_config(
+                database_url, APP_ENV="production", SECRET_KEY=secret, PASSWORD_HASH_METHOD=STRONG_PASSWORD_HASH
+            )
+        )
+
+
+def test_production_refuses_a_weak_password_hash(database_url):
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD"):
+        create_app(app_config(database_url, APP_ENV="production", SECRET_KEY="k" * 40))
+
+
+def test_run_py_explains_a_missing_secret_in_one_line(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "APP_ENV": "production",
+        "SECRET_KEY": "change-me",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "PYTHONWARNINGS": "ignore",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr
+
+
+def test_socketio_runs_on_eventlet_and_shares_the_http_session(app):
+    assert socketio.async_mode == "eventlet"
+    assert socketio.manage_session is False
+
+
+def test_sqlite_connections_use_wal_and_enforce_foreign_keys(sqlite_databases):
+    url = sqlite_databases.create()
+    app = create_app(app_config(url))
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.engine.dispose()
+    sqlite_databases.drop(url)
