@@ -21,8 +21,8 @@ def main() -> None:
     except ConfigError as error:
         sys.exit(f"Messanger cannot start: {error}")
     production = app.config["APP_ENV"] == "production"
-    host = os.environ.get("HOST", "0.0.0.0" if production else "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "").strip() or ("0.0.0.0" if production else "127.0.0.1")
+    port = int(os.environ.get("PORT", "").strip() or 8000)
     app.logger.info("Messanger serving on http://%s:%d", "localhost" if host == "127.0.0.1" else host, port)
     socketio.run(app, host=host, port=port, log_output=not production)
 

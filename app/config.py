@@ -24,11 +24,16 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _env(name: str, default: str = "") -> str:
+    """An environment variable, where set-but-empty counts as unset."""
+    return os.environ.get(name, "").strip() or default
+
+
 def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    value = _env(name)
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -46,19 +51,17 @@ def _development_secret_key(instance_path: Path) -> str:
 def load_config(instance_path: str) -> dict:
     """Build the settings dict for APP_ENV (development, production or testing)."""
     instance = Path(instance_path)
-    env = os.environ.get("APP_ENV", "development").strip().lower()
+    env = _env("APP_ENV", "development").lower()
     if env not in {"development", "production", "testing"}:
         raise ConfigError(f"APP_ENV must be development, production or testing, not {env!r}.")
     production = env == "production"
 
-    secret_key = os.environ.get("SECRET_KEY", "").strip()
+    secret_key = _env("SECRET_KEY")
     if not secret_key and not production:
         secret_key = _development_secret_key(instance)
 
-    database_url = normalize_database_url(
-        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'messenger.db'}"
-    )
-    redis_url = os.environ.get("REDIS_URL", "").strip() or None
+    database_url = normalize_database_url(_env("DATABASE_URL", f"sqlite:///{instance / 'messenger.db'}"))
+    redis_url = _env("REDIS_URL") or None
 
     config = {
         "APP_ENV": env,
@@ -67,7 +70,7 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
-        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
+        "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
         "SESSION_TYPE": "redis" if redis_url else "sqlalchemy",
         "SESSION_PERMANENT": True,
         "SESSION_REFRESH_EACH_REQUEST": False,
@@ -81,9 +84,9 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
-        "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "")),
+        "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(_env("SOCKETIO_ALLOWED_ORIGINS")),
     }
-    csrf_key = os.environ.get("WTF_CSRF_SECRET_KEY", "").strip()
+    csrf_key = _env("WTF_CSRF_SECRET_KEY")
     if csrf_key:  # otherwise Flask-WTF signs CSRF tokens with SECRET_KEY
         config["WTF_CSRF_SECRET_KEY"] = csrf_key
     return config

@@ -56,9 +56,7 @@ def test_development_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path
 def test_production_refuses_missing_or_placeholder_secret(database_url, secret):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app(
-            app_config(
-                database_url, APP_ENV="production", SECRET_KEY=secret, PASSWORD_HASH_METHOD=STRONG_PASSWORD_HASH
-            )
+            app_config(database_url, APP_ENV="production", SECRET_KEY=secret, PASSWORD_HASH_METHOD=STRONG_PASSWORD_HASH)
         )
 
 
