@@ -44,7 +44,11 @@ def handle_unexpected_error(error: Exception):
     original = getattr(error, "original_exception", None) or error
     db.session.rollback()
     log.error("unhandled error", exc_info=original)
-    return render_error(500, InternalServerError.name, MESSAGES[500])
+    try:
+        return render_error(500, InternalServerError.name, MESSAGES[500])
+    except Exception:  # noqa: BLE001 - the page itself failed (e.g. the database is down)
+        log.exception("the error page failed too")
+        return f"500 {InternalServerError.name}: {MESSAGES[500]}", 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def register_error_handlers(app) -> None:

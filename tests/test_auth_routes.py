@@ -1,6 +1,7 @@
 """The account pages over HTTP: forms, sessions, redirects, CSRF and error pages."""
 
 import pytest
+from flask import abort
 
 from app.auth.routes import local_redirect_target
 from app.extensions import db
@@ -283,6 +284,17 @@ def test_unknown_pages_get_the_styled_404(client):
     assert response.status_code == 404
     assert b"There is nothing at this address." in response.data
     assert b"/static/css/app.css" in response.data
+
+
+@pytest.mark.parametrize("code, text", [(400, b"could not be understood"), (403, b"not allowed"), (429, b"Too many")])
+def test_error_pages_are_styled_like_the_rest(app, client, code, text):
+    @app.get("/fail")
+    def fail():
+        abort(code)
+
+    response = client.get("/fail")
+    assert response.status_code == code
+    assert text in response.data and b"/static/css/app.css" in response.data
 
 
 def test_too_large_bodies_get_413(client):
