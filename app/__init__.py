@@ -80,9 +80,13 @@ def register_blueprints(app: Flask) -> None:
     """Mount the HTTP entry points."""
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
+    from app.people import bp as people_bp
+    from app.settings import bp as settings_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(settings_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

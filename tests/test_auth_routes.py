@@ -3,7 +3,7 @@
 import pytest
 from flask import abort
 
-from app.auth.routes import local_redirect_target
+from app.navigation import local_redirect_target
 from app.extensions import db
 from app.models import ServerSession, User
 from tests.conftest import TEST_PASSWORD, extract_csrf
@@ -298,7 +298,7 @@ def test_error_pages_are_styled_like_the_rest(app, client, code, text):
 
 
 def test_too_large_bodies_get_413(client):
-    response = client.post("/login", data={"username": "x" * (2 * 1024 * 1024)})
+    response = client.post("/login", data={"username": "x" * (4 * 1024 * 1024)})
     assert response.status_code == 413
     assert b"too large" in response.data
 

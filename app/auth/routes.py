@@ -1,41 +1,14 @@
 """Account pages: thin views over app.services.accounts."""
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
+from app.auth.session import end_session, start_session
+from app.forms import form_status, show_service_error
+from app.navigation import local_redirect_target
 from app.services import ServiceError, accounts, rooms
-
-FORM_REFUSED = 422
-
-
-def local_redirect_target(target: str | None) -> str | None:
-    """`target` when it is a path on this site, else None (so `?next=` cannot send users away)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(char) < 32 or ord(char) == 127 for char in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
-def _show_service_error(form, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
-def _start_session(user, remember: bool) -> None:
-    """Sign the user in under a fresh session id, so an id planted before login is worthless."""
-    current_app.session_interface.regenerate(session)
-    login_user(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -50,13 +23,13 @@ def register():
                 form.username.data, form.password.data, form.first_name.data, form.last_name.data
             )
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
-            _start_session(user, remember=False)
+            start_session(user, remember=False)
             flash(f"Welcome to Messanger, {user.display_name}!", "success")
             return redirect(url_for("main.index"))
-    status = FORM_REFUSED if form.is_submitted() else 200
-    return render_template("auth/register.html", form=form, password_rules=accounts.PASSWORD_RULES), status
+    page = render_template("auth/register.html", form=form, password_rules=accounts.PASSWORD_RULES)
+    return page, form_status(form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -71,25 +44,15 @@ def login():
         if user is None:
             form.form_errors.append("Wrong username or password.")
         else:
-            _start_session(user, remember=form.remember.data)
+            start_session(user, remember=form.remember.data)
             return redirect(next_page or url_for("main.index"))
-    status = FORM_REFUSED if form.is_submitted() else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.post("/logout")
 def logout():
     """Sign out: the session is destroyed and its open sockets are disconnected."""
-    old_session_id = session.sid
-    logout_user()
-    # logout_user() leaves a note for Flask-Login to delete the remember-me cookie; keep only that.
-    remember_note = session.get("_remember")
-    session.clear()
-    rooms.disconnect_room(rooms.session_room(old_session_id))
-    if remember_note:
-        session["_remember"] = remember_note
-    flash("You have signed out.", "info")
-    current_app.session_interface.regenerate(session)
+    end_session("You have signed out.")
     return redirect(url_for("main.index"))
 
 
@@ -103,7 +66,7 @@ def change_password():
         try:
             accounts.change_password(user, form.current_password.data, form.new_password.data)
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             # Same session id (its sockets stay in their room), new login id with the new auth version.
@@ -111,5 +74,6 @@ def change_password():
             rooms.disconnect_room(rooms.user_room(user.id), keep_room=rooms.session_room(session.sid))
             flash("Your password has been changed. Your other sessions were signed out.", "success")
             return redirect(url_for("main.index"))
-    status = FORM_REFUSED if form.is_submitted() else 200
-    return render_template("auth/change_password.html", form=form, password_rules=accounts.PASSWORD_RULES), status
+    return render_template("auth/change_password.html", form=form, password_rules=accounts.PASSWORD_RULES), form_status(
+        form
+    )

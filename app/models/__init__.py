@@ -1,6 +1,8 @@
 """The data model. Importing this package registers every table on the metadata."""
 
+from app.models.avatar import Avatar
 from app.models.session import ServerSession
+from app.models.social import Block, Friendship
 from app.models.user import User
 
-__all__ = ["ServerSession", "User"]
+__all__ = ["Avatar", "Block", "Friendship", "ServerSession", "User"]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -46,3 +46,9 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def search_key(length: int) -> String:
+    """A lowercase key searched by prefix: byte order on every engine (C collation on PostgreSQL),
+    so `key >= q AND key < q + U+10FFFF` is exactly "starts with q" and uses the index."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")

@@ -12,6 +12,7 @@ from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 from app.services import ServiceError
+from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_PATTERN = re.compile(rf"[a-z0-9._]{{{USERNAME_MIN_LENGTH},{USERNAME_MAX_LENGTH}}}")
@@ -74,8 +75,8 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 def check_name(value: str, field: str) -> str:
-    """Return a trimmed first or last name, or raise ServiceError if it is too long."""
-    value = " ".join((value or "").split())
+    """Return a cleaned first or last name, or raise ServiceError if it is too long."""
+    value = clean_line(value)
     if len(value) > NAME_MAX_LENGTH:
         raise ServiceError(f"At most {NAME_MAX_LENGTH} characters.", field)
     return value
@@ -145,9 +146,14 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether password is the user's password."""
+    return _verify_password(user.password_hash, (password or "")[: PASSWORD_MAX_LENGTH + 1])
+
+
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Set a new password after checking the current one; every other session of the user ends."""
-    if not _verify_password(user.password_hash, (current_password or "")[: PASSWORD_MAX_LENGTH + 1]):
+    if not verify_password(user, current_password):
         raise ServiceError("That is not your current password.", "current_password", code="wrong_password")
     check_password(new_password, "new_password")
     user.password_hash = hash_password(new_password)

@@ -30,7 +30,7 @@ def upgrade():
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=30), nullable=False),
+    sa.Column('username', sa.String(length=30).with_variant(sa.String(length=30, collation='C'), 'postgresql'), nullable=False),
     sa.Column('first_name', sa.String(length=50), nullable=False),
     sa.Column('last_name', sa.String(length=50), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('username = lower(username)', name=op.f('ck_users_username_lowercase')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    sa.UniqueConstraint('username', name=op.f('uq_users_username')),
+    sqlite_autoincrement=True,
     )
 
 

@@ -1,0 +1,127 @@
+"""Avatars: the bundled set, uploaded pictures (checked and re-encoded) and initials pictures."""
+
+import hashlib
+import io
+import warnings
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+
+from app.concurrency import run_blocking
+from app.extensions import db
+from app.models.avatar import INITIALS_PALETTE, Avatar
+from app.models.user import User
+from app.services import ServiceError
+
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP")
+# Pictures are decoded only below this size: a small file claiming a huge canvas (a decompression
+# bomb) is refused from its header, before any pixel is decoded.
+UPLOAD_MAX_PIXELS = 25_000_000
+AVATAR_SIZE = 256
+TOO_MANY_PIXELS = "That picture has too many pixels (at most 25 megapixels)."
+
+
+def list_avatars() -> list[Avatar]:
+    """The bundled avatars, in the order the migration listed them."""
+    return list(db.session.scalars(select(Avatar).order_by(Avatar.id)))
+
+
+def avatar_folder() -> Path:
+    """Where uploaded pictures are kept (AVATAR_FOLDER, default instance/avatars)."""
+    folder = Path(current_app.config.get("AVATAR_FOLDER") or Path(current_app.instance_path) / "avatars")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def choose_avatar(user: User, avatar_id: int | None) -> None:
+    """Use a bundled avatar (dropping an uploaded picture)."""
+    avatar = db.session.get(Avatar, avatar_id) if avatar_id else None
+    if avatar is None:
+        raise ServiceError("That avatar does not exist.", "avatar_id")
+    _replace_picture(user, avatar=avatar, upload=None)
+
+
+def use_initials(user: User) -> None:
+    """Go back to the default picture drawn from the user's initials."""
+    _replace_picture(user, avatar=None, upload=None)
+
+
+def _replace_picture(user: User, avatar: Avatar | None, upload: str | None) -> None:
+    previous = user.avatar_upload
+    user.avatar = avatar
+    user.avatar_upload = upload
+    db.session.commit()
+    if previous and previous != upload:
+        forget_upload(previous)
+
+
+def forget_upload(filename: str) -> None:
+    """Delete an uploaded picture's file once no account uses it any more."""
+    in_use = db.session.scalar(select(func.count()).select_from(User).where(User.avatar_upload == filename))
+    if not in_use:
+        (avatar_folder() / filename).unlink(missing_ok=True)
+
+
+def upload_avatar(user: User, data: bytes) -> None:
+    """Check an uploaded picture, re-encode it as a square WebP and make it the user's avatar.
+
+    Raises ServiceError (and stores nothing) for anything but a PNG, JPEG or WebP image of at
+    most 2 MB and 25 megapixels.
+    """
+    if not data:
+        raise ServiceError("Choose a picture to upload.", "picture")
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise ServiceError("That picture is larger than 2 MB.", "picture")
+    encoded = run_blocking(reencode_picture, data)
+    filename = hashlib.sha256(encoded).hexdigest()[:32] + ".webp"
+    path = avatar_folder() / filename
+    if not path.exists():
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(encoded)
+        temporary.replace(path)
+    _replace_picture(user, avatar=None, upload=filename)
+
+
+def reencode_picture(data: bytes) -> bytes:
+    """Decode an image, crop it to a centred square of AVATAR_SIZE pixels and encode it as WebP
+    without metadata. Raises ServiceError for anything that is not a usable PNG, JPEG or WebP."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
+                width, height = image.size
+                if width * height > UPLOAD_MAX_PIXELS:
+                    raise ServiceError(TOO_MANY_PIXELS, "picture")
+                image.seek(0)  # the first frame of an animation
+                image.load()
+                picture = ImageOps.exif_transpose(image)
+                picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    except ServiceError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ServiceError(TOO_MANY_PIXELS, "picture") from None
+    except UnidentifiedImageError:
+        raise ServiceError("That file is not a PNG, JPEG or WebP picture.", "picture") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ServiceError("That picture is damaged and cannot be read.", "picture") from None
+    square = ImageOps.fit(picture, (AVATAR_SIZE, AVATAR_SIZE), method=Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    square.save(output, format="WEBP", quality=85, method=4)  # a fresh image: no EXIF, ICC or XMP
+    return output.getvalue()
+
+
+def initials_svg(initials: str, colour: int) -> str:
+    """An SVG picture of one or two letters on a colour from INITIALS_PALETTE."""
+    background, foreground = INITIALS_PALETTE[colour % len(INITIALS_PALETTE)]
+    text = escape(initials[:2])
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 128 128" role="img">'
+        f'<rect width="128" height="128" fill="{background}"/>'
+        f'<text x="64" y="64" dy="0.35em" text-anchor="middle" fill="{foreground}" '
+        'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="52" '
+        f'font-weight="600">{text}</text></svg>'
+    )

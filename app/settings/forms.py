@@ -1,0 +1,72 @@
+"""Settings forms. Field rules come from the services, so every door applies the same ones."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from app.models.user import BIO_MAX_LENGTH, NAME_MAX_LENGTH
+from app.services.accounts import PASSWORD_MAX_LENGTH, USERNAME_HELP, USERNAME_MAX_LENGTH
+
+
+class ProfileForm(FlaskForm):
+    """Names, bio and username."""
+
+    username = StringField(
+        "Username",
+        description=USERNAME_HELP,
+        validators=[DataRequired("Choose a username.")],
+        render_kw={
+            "autocomplete": "username",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "maxlength": USERNAME_MAX_LENGTH,
+        },
+    )
+    first_name = StringField(
+        "First name",
+        validators=[Length(max=NAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "given-name", "maxlength": NAME_MAX_LENGTH},
+    )
+    last_name = StringField(
+        "Last name",
+        validators=[Length(max=NAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "family-name", "maxlength": NAME_MAX_LENGTH},
+    )
+    bio = TextAreaField(
+        "Bio",
+        description=f"Up to {BIO_MAX_LENGTH} characters. Line breaks are kept.",
+        render_kw={"maxlength": BIO_MAX_LENGTH, "rows": 4},
+    )
+
+
+class PrivacyForm(FlaskForm):
+    """Who may message the user."""
+
+    message_policy = RadioField(
+        "Who can message you",
+        choices=[("everyone", "Everyone"), ("friends", "Friends only")],
+        validators=[InputRequired("Choose who can message you.")],
+    )
+
+
+class ChooseAvatarForm(FlaskForm):
+    """Pick one of the bundled avatars."""
+
+    avatar_id = IntegerField(validators=[InputRequired()])
+
+
+class AvatarUploadForm(FlaskForm):
+    """Upload a picture of one's own."""
+
+    picture = FileField("Upload a picture", validators=[FileRequired("Choose a picture to upload.")])
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete the account, proving the password."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password to confirm."), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
