@@ -173,6 +173,24 @@ def app(database_url):
 
 
 @pytest.fixture
+def ctx(app):
+    """The app with an application context pushed, for calling services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def make_user(ctx):
+    """Create accounts through the accounts service: make_user("ana", first_name="Ana")."""
+    from app.services import accounts
+
+    def make(username: str | None = None, password: str = TEST_PASSWORD, **names):
+        return accounts.register_user(username or unique_username(), password, **names)
+
+    return make
+
+
+@pytest.fixture
 def client(app):
     """A test client with a cookie jar, like one browser."""
     return app.test_client()

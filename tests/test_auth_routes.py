@@ -85,6 +85,20 @@ def test_repeated_fields_and_odd_types_do_not_crash(client, auth):
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("field", ["username", "first_name", "last_name", "password"])
+def test_nul_bytes_are_refused_or_dropped_never_a_crash(client, auth, field):
+    password = "Corr3ct\x00Horse!" if field == "password" else TEST_PASSWORD
+    values = {"username": "ana", "first_name": "Ana", "last_name": "Lima"}
+    if field != "password":
+        values[field] = values[field][:1] + "\x00" + values[field][1:]
+    response = auth.register(password=password, **values)
+    assert response.status_code in (302, 422)
+    if response.status_code == 302:
+        auth.logout()
+    login = auth.login("a\x00na", password=password)
+    assert login.status_code in (302, 422)
+
+
 def test_login_and_logout(client, auth):
     auth.register(username="ana")
     auth.logout()

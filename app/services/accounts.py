@@ -16,6 +16,7 @@ from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_PATTERN = re.compile(rf"[a-z0-9._]{{{USERNAME_MIN_LENGTH},{USERNAME_MAX_LENGTH}}}")
+USERNAME_CHARACTERS = re.compile(rf"[a-z0-9._]{{1,{USERNAME_MAX_LENGTH}}}")
 USERNAME_HELP = "3–30 characters: lowercase letters, digits, dots and underscores."
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -104,8 +105,11 @@ def _dummy_hash() -> str:
 
 
 def find_user(username: str) -> User | None:
-    """The user with this username (any case), or None."""
-    return db.session.scalar(select(User).where(User.username == normalize_username(username)))
+    """The user with this username (any case), or None. Text no username could be is not looked up."""
+    username = normalize_username(username)
+    if not USERNAME_CHARACTERS.fullmatch(username):
+        return None
+    return db.session.scalar(select(User).where(User.username == username))
 
 
 def register_user(username: str, password: str, first_name: str = "", last_name: str = "") -> User:
@@ -134,7 +138,7 @@ def authenticate(username: str, password: str) -> User | None:
     answers the same as a wrong password.
     """
     dummy = _dummy_hash()
-    user = find_user(username) if len(username or "") <= USERNAME_MAX_LENGTH + 10 else None
+    user = find_user(username)
     password = (password or "")[: PASSWORD_MAX_LENGTH + 1]
     if not _verify_password(user.password_hash if user else dummy, password) or user is None:
         return None

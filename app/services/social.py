@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.social import ACCEPTED, PENDING, Block, Friendship
-from app.models.user import USERNAME_MAX_LENGTH, User, name_key
-from app.services import ServiceError
+from app.models.user import User, name_key
+from app.services import ServiceError, accounts
+from app.services.text import clean_line
 
 SEARCH_PAGE_SIZE = 20
 SEARCH_MAX_QUERY = 50
@@ -114,10 +115,7 @@ def relations(viewer: User, others: list[User]) -> dict[int, Relation]:
 
 def visible_user(viewer: User, username: str) -> User:
     """The person with that username as the viewer may see them; NotFound if absent or if they blocked the viewer."""
-    username = (username or "").strip().lower()
-    user = None
-    if 0 < len(username) <= USERNAME_MAX_LENGTH:
-        user = db.session.scalar(select(User).where(User.username == username))
+    user = accounts.find_user(username)
     if user is None or (user.id != viewer.id and is_blocked_by(viewer.id, user.id)):
         raise NotFound()
     return user
@@ -352,7 +350,7 @@ def search_users(viewer: User, query: str, page: int = 1) -> SearchPage:
     Exact username first, then usernames that start with it, then names; never the viewer, nor
     anyone who blocked the viewer.
     """
-    prefix = name_key(query)[:SEARCH_MAX_QUERY].lstrip("@")
+    prefix = name_key(clean_line(query)[:SEARCH_MAX_QUERY]).lstrip("@")
     page = max(1, page)
     if not prefix:
         return SearchPage(query=query or "", results=[], page=1, has_next=False)
