@@ -85,6 +85,8 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         # Room for a 2 MB picture and its form; larger bodies get the 413 page.
         "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
+        # Uploaded pictures; default instance/avatars.
+        "AVATAR_FOLDER": _env("AVATAR_FOLDER") or None,
         "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(_env("SOCKETIO_ALLOWED_ORIGINS")),
     }
     csrf_key = _env("WTF_CSRF_SECRET_KEY")

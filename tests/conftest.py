@@ -163,9 +163,9 @@ def database_url(request):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     """The app on a fresh migrated database (never create_all: the migrations are under test)."""
-    app = create_app(app_config(database_url))
+    app = create_app(app_config(database_url, AVATAR_FOLDER=str(tmp_path / "avatars")))
     yield app
     with app.app_context():
         db.session.remove()
@@ -320,7 +320,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(sqlite_databases, tmp_path_factory):
     """One real eventlet server for the session, on SQLite; tests use unique usernames."""
-    server = LiveServer(sqlite_databases.create(), tmp_path_factory.mktemp("server") / "server.log")
+    folder = tmp_path_factory.mktemp("server")
+    server = LiveServer(sqlite_databases.create(), folder / "server.log", AVATAR_FOLDER=str(folder / "avatars"))
     yield server
     server.stop()
 
