@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.models.user import BIO_MAX_LENGTH, NAME_MAX_LENGTH
@@ -45,7 +45,7 @@ class PrivacyForm(FlaskForm):
 
     message_policy = RadioField(
         "Who can message you",
-        choices=[("everyone", "Everyone"), ("friends", "Friends only")],
+        choices=[SelectChoice("everyone", "Everyone"), SelectChoice("friends", "Friends only")],
         validators=[InputRequired("Choose who can message you.")],
     )
 
