@@ -2,7 +2,7 @@
 const defaultTheme = require("tailwindcss/defaultTheme");
 
 module.exports = {
-  content: ["./app/templates/**/*.html", "./app/static/js/**/*.js"],
+  content: ["./app/templates/**/*.html", "./app/static/js/**/*.js", "./app/**/*.py"],
   // Follow the operating system / browser colour-scheme setting.
   darkMode: "media",
   theme: {
