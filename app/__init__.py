@@ -6,6 +6,7 @@ from pathlib import Path
 import redis
 from dotenv import load_dotenv
 from flask import Flask
+from jinja2 import StrictUndefined
 from sqlalchemy import event
 
 from app.config import check_production_config, load_config
@@ -25,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["APP_ENV"] == "production":
         check_production_config(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["APP_ENV"] != "production":
+        # A template naming a variable the view did not pass is a bug: fail loudly outside production.
+        app.jinja_env.undefined = StrictUndefined
 
     configure_logging(app)
     register_extensions(app)

@@ -23,8 +23,10 @@ def test_the_migration_lists_at_least_16_bundled_avatars_and_each_file_exists(ct
         path = STATIC / avatar.static_path
         assert path.is_file(), path
         svg = path.read_text()
-        assert svg.lstrip().startswith("<svg") and "<script" not in svg and "http://" not in svg.replace(
-            'xmlns="http://www.w3.org/2000/svg"', ""
+        assert (
+            svg.lstrip().startswith("<svg")
+            and "<script" not in svg
+            and "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
         )
 
 
@@ -194,7 +196,11 @@ def test_initials_pictures_take_only_one_or_two_letters(client, initials):
 def test_choosing_an_avatar_over_http(logged_in_client, app):
     with app.app_context():
         fox_id = db.session.scalar(select(Avatar.id).where(Avatar.slug == "fox"))
-    token = extract_csrf(logged_in_client.get("/settings/avatar").get_data(as_text=True))
+    page = logged_in_client.get("/settings/avatar").get_data(as_text=True)
+    with app.app_context():
+        for slug in db.session.scalars(select(Avatar.slug)):
+            assert f'src="/static/avatars/{slug}.svg"' in page
+    token = extract_csrf(page)
     response = logged_in_client.post("/settings/avatar/choose", data={"avatar_id": fox_id, "csrf_token": token})
     assert response.status_code == 302
     assert "/static/avatars/fox.svg" in logged_in_client.get("/settings/avatar").get_data(as_text=True)

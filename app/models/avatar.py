@@ -1,5 +1,6 @@
 """The bundled set of avatars people can pick from."""
 
+from flask import url_for
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,3 +35,8 @@ class Avatar(Base):
     def static_path(self) -> str:
         """The file's path below app/static."""
         return f"avatars/{self.slug}.svg"
+
+    @property
+    def url(self) -> str:
+        """Where the browser loads the picture."""
+        return url_for("static", filename=self.static_path)

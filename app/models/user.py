@@ -90,7 +90,7 @@ class User(UserMixin, Base):
         if self.avatar_upload:
             return url_for("people.uploaded_avatar", filename=self.avatar_upload)
         if self.avatar is not None:
-            return url_for("static", filename=self.avatar.static_path)
+            return self.avatar.url
         return url_for("people.initials_avatar", initials=self.initials, colour=self.initials_colour)
 
     def __repr__(self) -> str:
