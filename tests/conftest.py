@@ -403,19 +403,31 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh browser context (its own cookies) and page, failing the test on any page error."""
-    context = browser.new_context(base_url=live_server.url)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+def new_page(browser, live_server):
+    """Open pages in fresh browser contexts (separate cookies: separate people), each failing the
+    test on any page error: new_page(viewport={"width": 360, "height": 740})."""
+    contexts, errors = [], []
 
     def on_console(message):
         # A refused form answers 422 on purpose, and Chromium logs every 4xx document as an error.
         if message.type == "error" and "status of 422" not in message.text:
             errors.append(message.text)
 
-    page.on("console", on_console)
-    yield page
-    context.close()
+    def open_page(**options):
+        context = browser.new_context(base_url=live_server.url, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", on_console)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert not errors, f"browser errors: {errors}"
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in a fresh browser context, failing the test on any page error."""
+    return new_page()
