@@ -241,3 +241,57 @@ def test_deleting_the_account_needs_the_password_and_ends_every_session(app, peo
     newcomer = app.test_client()
     assert AuthActions(newcomer).register(username="ana").status_code == 302
     assert "@ana" not in bob.get("/").get_data(as_text=True)
+
+
+# --- cost of the list pages -----------------------------------------------------------------------
+
+
+def count_queries(app, client, path: str) -> int:
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=pal", "/settings"])
+def test_list_pages_cost_the_same_whatever_the_number_of_people(app, people, path):
+    """No query per listed person (N+1): 2 or 8 friends, requests and blocks, with avatars, cost the same."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Avatar
+
+    with app.app_context():
+        avatar_ids = list(db.session.scalars(select(Avatar.id)))
+    ana = people("ana")
+
+    def add_people(start: int, count: int):
+        for i in range(start, start + count):
+            friend, asker, blocked = people(f"pal{i:02d}"), people(f"palask{i:02d}"), people(f"palblk{i:02d}")
+            for offset, client in enumerate((friend, asker, blocked)):
+                # Different pictures for different people, so a lazy load per person would show.
+                avatar_id = avatar_ids[(i * 3 + offset) % len(avatar_ids)]
+                settings_post(client, "/settings/avatar/choose", avatar_id=avatar_id)
+            act(friend, "/u/ana/friend-request")
+            act(ana, f"/u/pal{i:02d}/friend-request/accept")
+            act(asker, "/u/ana/friend-request")
+            act(ana, f"/u/palblk{i:02d}/block")
+        ana.get("/")  # show the flashes, so both measured pages render the same parts
+
+    add_people(0, 2)
+    few = count_queries(app, ana, path)
+    add_people(2, 6)
+    assert count_queries(app, ana, path) == few
