@@ -5,6 +5,7 @@ import logging
 from flask import session
 from flask_login import current_user
 from flask_socketio import join_room
+from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
 
 from app.extensions import socketio
 from app.services import rooms
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 def on_connect(auth=None):
     """Accept only signed-in users; join the rooms that let us reach this socket later."""
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError("unauthorized")
+        raise ConnectionRefused("unauthorized")
     join_room(rooms.session_room(session.sid))
     join_room(rooms.user_room(current_user.id))
 
