@@ -27,8 +27,8 @@ def _service_rule(check):
     return validator
 
 
-class RegisterForm(FlaskForm):
-    """Create an account."""
+class PersonForm(FlaskForm):
+    """Username and names, as chosen at sign-up and changed in the profile settings."""
 
     username = StringField(
         "Username",
@@ -51,6 +51,11 @@ class RegisterForm(FlaskForm):
         validators=[Length(max=NAME_MAX_LENGTH)],
         render_kw={"autocomplete": "family-name", "maxlength": NAME_MAX_LENGTH},
     )
+
+
+class RegisterForm(PersonForm):
+    """Create an account."""
+
     password = PasswordField(
         "Password",
         validators=[DataRequired("Choose a password."), _service_rule(check_password)],

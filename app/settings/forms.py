@@ -2,37 +2,17 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from app.models.user import BIO_MAX_LENGTH, NAME_MAX_LENGTH
-from app.services.accounts import PASSWORD_MAX_LENGTH, USERNAME_HELP, USERNAME_MAX_LENGTH
+from app.auth.forms import PersonForm
+from app.models.user import BIO_MAX_LENGTH
+from app.services.accounts import PASSWORD_MAX_LENGTH
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PersonForm):
     """Names, bio and username."""
 
-    username = StringField(
-        "Username",
-        description=USERNAME_HELP,
-        validators=[DataRequired("Choose a username.")],
-        render_kw={
-            "autocomplete": "username",
-            "autocapitalize": "none",
-            "spellcheck": "false",
-            "maxlength": USERNAME_MAX_LENGTH,
-        },
-    )
-    first_name = StringField(
-        "First name",
-        validators=[Length(max=NAME_MAX_LENGTH)],
-        render_kw={"autocomplete": "given-name", "maxlength": NAME_MAX_LENGTH},
-    )
-    last_name = StringField(
-        "Last name",
-        validators=[Length(max=NAME_MAX_LENGTH)],
-        render_kw={"autocomplete": "family-name", "maxlength": NAME_MAX_LENGTH},
-    )
     bio = TextAreaField(
         "Bio",
         description=f"Up to {BIO_MAX_LENGTH} characters. Line breaks are kept.",
