@@ -431,3 +431,14 @@ def new_page(browser, live_server):
 def page(new_page):
     """A page in a fresh browser context, failing the test on any page error."""
     return new_page()
+
+
+def register_in_browser(page, username: str, first_name: str = "Ana", last_name: str = "Lima") -> None:
+    """Fill and submit the sign-up form."""
+    page.goto("/register")
+    page.fill("#username", username)
+    page.fill("#first_name", first_name)
+    page.fill("#last_name", last_name)
+    page.fill("#password", TEST_PASSWORD)
+    page.fill("#confirm_password", TEST_PASSWORD)
+    page.locator("form button[type=submit]").click()

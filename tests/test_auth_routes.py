@@ -3,9 +3,9 @@
 import pytest
 from flask import abort
 
-from app.navigation import local_redirect_target
 from app.extensions import db
 from app.models import ServerSession, User
+from app.navigation import local_redirect_target
 from tests.conftest import TEST_PASSWORD, extract_csrf
 
 

@@ -4,17 +4,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD, unique_username
+from tests.conftest import register_in_browser, unique_username
 
 
 def register(page, username: str, first_name: str, last_name: str) -> None:
-    page.goto("/register")
-    page.fill("#username", username)
-    page.fill("#first_name", first_name)
-    page.fill("#last_name", last_name)
-    page.fill("#password", TEST_PASSWORD)
-    page.fill("#confirm_password", TEST_PASSWORD)
-    page.locator("form button[type=submit]").click()
+    register_in_browser(page, username, first_name, last_name)
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Hi, {first_name}")
 
 
