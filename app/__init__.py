@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from app.config import check_production_config, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
+from app.templating import register_template_filters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_socket_handlers()
     register_security_headers(app)
+    register_template_filters(app)
     return app
 
 
@@ -72,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
 
     csrf.init_app(app)
     if app.config["SESSION_TYPE"] == "redis":
@@ -80,9 +83,20 @@ def register_extensions(app: Flask) -> None:
     socketio.init_app(app, cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None)
 
 
+def _unauthorized():
+    """Visitors go to the login page; the JSON API answers 401 instead of redirecting."""
+    from flask import jsonify, redirect, request, url_for
+
+    if request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": "unauthorized", "message": "Sign in first."}), 401
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP entry points."""
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.chat import bp as chat_bp
     from app.main import bp as main_bp
     from app.people import bp as people_bp
     from app.settings import bp as settings_bp
@@ -91,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(chat_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -21,8 +21,16 @@ MESSAGES = {
 }
 
 
+def wants_json() -> bool:
+    """Whether the request came to the JSON API, which answers errors in JSON."""
+    return request.path.startswith("/api/")
+
+
 def render_error(code: int, title: str, message: str):
-    """The styled error page with the given status."""
+    """The styled error page with the given status (JSON for the API)."""
+    if wants_json():
+        error = title.lower().replace(" ", "_")
+        return jsonify({"ok": False, "error": error, "message": message}), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 

@@ -4,7 +4,8 @@ from flask import render_template
 from flask_login import current_user
 
 from app.main import bp
-from app.services import social
+from app.serializers import conversation_dict
+from app.services import conversations, social
 
 
 @bp.get("/")
@@ -16,5 +17,6 @@ def index():
             friends=social.friends(current_user),
             incoming=social.incoming_requests(current_user),
             outgoing=social.outgoing_requests(current_user),
+            conversations=[conversation_dict(summary) for summary in conversations.summaries(current_user)],
         )
     return render_template("main/landing.html")

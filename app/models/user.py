@@ -46,6 +46,8 @@ class User(UserMixin, Base):
     # File name of an uploaded picture in the avatar folder (content-addressed), if any.
     avatar_upload: Mapped[str | None] = mapped_column(String(80))
     message_policy: Mapped[str] = mapped_column(String(16), default="everyone")
+    # When the user's last tab closed; shown as "last seen" while they are offline.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
     # Bumped on a password change: it is part of the login id, so every other session and
     # remember-me cookie of the user stops working.

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from app.forms import ActionForm
 from app.navigation import redirect_back
 from app.people import bp
-from app.services import ServiceError, avatars, social
+from app.services import ServiceError, avatars, conversations, social
 
 UPLOADED_AVATAR_NAME = re.compile(r"[0-9a-f]{32}\.webp")
 ONE_YEAR = 365 * 24 * 3600
@@ -16,10 +16,13 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.app_context_processor
 def navigation_counts():
-    """The number of friend requests waiting, for the badge in the navigation."""
+    """The numbers behind the navigation's badges: friend requests waiting, unread conversations."""
     if not current_user.is_authenticated:
         return {}
-    return {"incoming_request_count": social.incoming_request_count(current_user)}
+    return {
+        "incoming_request_count": social.incoming_request_count(current_user),
+        "unread_conversation_count": conversations.unread_conversation_count(current_user),
+    }
 
 
 @bp.get("/u/<username>")

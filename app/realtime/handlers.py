@@ -1,29 +1,111 @@
-"""Socket.IO handlers. Connections are tied to the signed-in HTTP session they came from."""
+"""Socket.IO handlers: the same layer as the HTTP routes. Each checks who is asking and the payload's
+shape, then calls one service function and answers through the ack."""
 
+import functools
 import logging
 
-from flask import session
+from flask import request, session
 from flask_login import current_user
-from flask_socketio import join_room
+from flask_socketio import disconnect, join_room
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
+from sqlalchemy import select
 
-from app.extensions import socketio
-from app.services import rooms
+from app.extensions import db, socketio
+from app.models.chat import Membership
+from app.serializers import message_dict
+from app.services import ServiceError, messaging, presence, rooms
 
 log = logging.getLogger(__name__)
+
+# Which user each socket of this worker belongs to, for the disconnect handler: by then a logout
+# may already have ended the session the socket came with.
+_socket_users: dict[str, int] = {}
+
+
+def invalid(message: str) -> dict:
+    """The ack for a payload of the wrong shape."""
+    return {"ok": False, "error": "invalid", "message": message}
+
+
+def event(name: str):
+    """Register a handler taking (user, payload: dict) and returning the ack's extra fields.
+
+    Answers {"ok": false, ...} for a signed-out session (and drops the socket), a payload that is
+    not an object, or a ServiceError; the connection stays up for the last two.
+    """
+
+    def decorator(handler):
+        @socketio.on(name)
+        @functools.wraps(handler)
+        def wrapper(payload=None, *_ignored):
+            if not current_user.is_authenticated:
+                disconnect()
+                return {"ok": False, "error": "unauthorized", "message": "Your session has ended. Sign in again."}
+            if not isinstance(payload, dict):
+                return invalid(f"{name} takes an object.")
+            try:
+                return {"ok": True, **(handler(current_user._get_current_object(), payload) or {})}
+            except ServiceError as error:
+                return {"ok": False, "error": error.code, "message": error.message}
+
+        return wrapper
+
+    return decorator
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    """Accept only signed-in users; join the rooms that let us reach this socket later."""
+    """Accept only signed-in users; join the rooms that reach this socket and its conversations."""
     if not current_user.is_authenticated:
         raise ConnectionRefused("unauthorized")
+    user = current_user._get_current_object()
     join_room(rooms.session_room(session.sid))
-    join_room(rooms.user_room(current_user.id))
+    join_room(rooms.user_room(user.id))
+    for conversation_id in db.session.scalars(select(Membership.conversation_id).where(Membership.user_id == user.id)):
+        join_room(rooms.conversation_room(conversation_id))
+    _socket_users[request.sid] = user.id
+    presence.connected(user)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_reason):
+    """Count the user's tabs down; the last one closing makes them offline."""
+    user_id = _socket_users.pop(request.sid, None)
+    if user_id is not None:
+        presence.disconnected(user_id)
+
+
+@event("send_message")
+def on_send_message(user, payload):
+    """{conversation_id, body, client_id} → {"message": M}, only after the message is committed."""
+    message, _created = messaging.send_message(
+        user, payload.get("conversation_id"), payload.get("body"), payload.get("client_id")
+    )
+    return {"message": message_dict(message)}
+
+
+@event("sync")
+def on_sync(user, payload):
+    """{after: {conversation_id: seq}} → the messages after those seqs, with has_more."""
+    messages, has_more = messaging.sync(user, payload.get("after"))
+    return {"messages": [message_dict(message) for message in messages], "has_more": has_more}
+
+
+@event("mark_read")
+def on_mark_read(user, payload):
+    """{conversation_id, seq}: move the read position forward."""
+    return {"seq": messaging.mark_read(user, payload.get("conversation_id"), payload.get("seq"))}
+
+
+@event("typing")
+def on_typing(user, payload):
+    """{conversation_id}: tell the other members."""
+    messaging.typing(user, payload.get("conversation_id"), skip_sid=request.sid)
 
 
 @socketio.on_error_default
 def on_error(error: Exception):
     """An unexpected error in a handler: log it and answer the ack, keeping the connection up."""
+    db.session.rollback()
     log.error("socket event failed", exc_info=error)
     return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}

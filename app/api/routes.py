@@ -1,0 +1,63 @@
+"""JSON endpoints: thin views over the same services the sockets use."""
+
+from flask import jsonify, request
+from flask_login import current_user, login_required
+
+from app.api import bp
+from app.serializers import conversation_dict, message_dict
+from app.services import ServiceError, conversations, messaging, social
+
+
+def _error(error: ServiceError, status: int = 400):
+    return jsonify({"ok": False, "error": error.code, "message": error.message}), status
+
+
+def _int_arg(name: str):
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise ServiceError(f"{name} must be a whole number.", name, code="invalid")
+    return int(value)
+
+
+@bp.get("/conversations")
+@login_required
+def conversation_list():
+    """The user's conversations, newest activity first."""
+    me = current_user._get_current_object()
+    return jsonify({"conversations": [conversation_dict(summary) for summary in conversations.summaries(me)]})
+
+
+@bp.post("/conversations/direct")
+@login_required
+def direct_conversation():
+    """{"username": U} → the one direct chat with U, created if needed."""
+    me = current_user._get_current_object()
+    payload = request.get_json(silent=True)
+    username = payload.get("username") if isinstance(payload, dict) else None
+    if not isinstance(username, str):
+        return _error(ServiceError('Send {"username": ...}.', code="invalid"))
+    try:
+        conversation = conversations.open_direct(me, username)
+    except social.NotFound as error:
+        return _error(error, 404)
+    except ServiceError as error:
+        return _error(error, 403 if error.code == "not_allowed" else 400)
+    return jsonify(conversation_dict(conversations.summaries(me, conversation.id)[0]))
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@login_required
+def messages(conversation_id):
+    """?before=<seq> | ?after=<seq> & limit=<1..100> → {"messages": [...ascending], "has_more": bool}."""
+    me = current_user._get_current_object()
+    try:
+        rows, has_more = messaging.history(
+            me, conversation_id, before=_int_arg("before"), after=_int_arg("after"), limit=_int_arg("limit")
+        )
+    except conversations.ConversationNotFound as error:
+        return _error(error, 404)
+    except ServiceError as error:
+        return _error(error)
+    return jsonify({"messages": [message_dict(message) for message in rows], "has_more": has_more})

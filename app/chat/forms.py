@@ -1,0 +1,53 @@
+"""Chat forms. The rules come from the services, so every door applies the same ones."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.models.chat import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+class MessageForm(FlaskForm):
+    """The composer without JavaScript. client_id is made when the page is drawn, so submitting
+    the same page twice stores one message."""
+
+    body = TextAreaField(
+        "Message",
+        validators=[DataRequired("Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 2},
+    )
+    client_id = HiddenField(validators=[DataRequired()])
+
+
+class MembersField(SelectMultipleField):
+    """User ids picked with checkboxes; the service checks each is a friend."""
+
+    def pre_validate(self, form):
+        """Any ids may arrive; the service decides which are acceptable."""
+
+
+class NewGroupForm(FlaskForm):
+    """Start a group with friends."""
+
+    title = StringField(
+        "Group name",
+        validators=[DataRequired("Give the group a name."), Length(max=TITLE_MAX_LENGTH)],
+        render_kw={"maxlength": TITLE_MAX_LENGTH},
+    )
+    members = MembersField("Members", coerce=int)
+
+
+class RenameGroupForm(FlaskForm):
+    """Rename a group."""
+
+    title = StringField(
+        "Group name",
+        validators=[DataRequired("Give the group a name."), Length(max=TITLE_MAX_LENGTH)],
+        render_kw={"maxlength": TITLE_MAX_LENGTH},
+    )
+
+
+class AddMembersForm(FlaskForm):
+    """Add friends to a group."""
+
+    members = MembersField("Add members", coerce=int)

@@ -1,0 +1,241 @@
+"""Chat pages: thin views over app.services.conversations and app.services.messaging."""
+
+from uuid import uuid4
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.chat import bp
+from app.chat.forms import AddMembersForm, MessageForm, NewGroupForm, RenameGroupForm
+from app.extensions import db
+from app.forms import ActionForm, form_status, show_service_error
+from app.models.chat import GROUP, Conversation
+from app.serializers import conversation_dict, member_dict, message_dict, user_dict
+from app.services import ServiceError, conversations, messaging, presence, social
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _member_conversation(conversation_id: int) -> Conversation:
+    try:
+        membership = conversations.require_member(_me(), conversation_id)
+    except conversations.ConversationNotFound:
+        abort(404)
+    return db.session.get(Conversation, membership.conversation_id)
+
+
+def _conversation_page(conversation: Conversation, form: MessageForm | None = None, status: int = 200):
+    user = _me()
+    summary = conversations.summaries(user, conversation.id)[0]
+    messages, has_more = messaging.history(user, conversation.id)
+    members = [member_dict(m, presence.is_online(m.user_id)) for m in conversations.members(conversation.id)]
+    refusal = conversations.send_refusal(user, conversation)
+    data = conversation_dict(summary)
+    page = render_template(
+        "chat/conversation.html",
+        conversation=data,
+        members=members,
+        messages=[message_dict(message) for message in messages],
+        has_more=has_more,
+        me=user_dict(user),
+        form=form or MessageForm(client_id=uuid4().hex),
+        can_send=refusal is None,
+        cannot_send_reason=refusal or "",
+        settings_url=url_for("chat.group_settings", conversation_id=conversation.id)
+        if conversation.kind == GROUP
+        else None,
+        chat_data={
+            "conversation": data,
+            "members": members,
+            "me": user_dict(user),
+            "messages_url": url_for("api.messages", conversation_id=conversation.id),
+        },
+    )
+    return page, status
+
+
+@bp.get("/chat/<username>")
+@login_required
+def direct(username):
+    """The direct chat with a person, started on first visit."""
+    try:
+        conversation = conversations.open_direct(_me(), username)
+    except social.NotFound:
+        abort(404)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("people.profile", username=username.lower()))
+    return _conversation_page(conversation)
+
+
+@bp.get("/c/<int:conversation_id>")
+@login_required
+def conversation(conversation_id):
+    """A conversation the user is in: its latest messages and the composer."""
+    return _conversation_page(_member_conversation(conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/messages")
+@login_required
+def post_message(conversation_id):
+    """Send a message without JavaScript (the page's client_id makes a resubmission harmless)."""
+    conversation = _member_conversation(conversation_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            messaging.send_message(_me(), conversation.id, form.body.data, form.client_id.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="composer"))
+    return _conversation_page(conversation, form, status=form_status(form))
+
+
+@bp.get("/rooms")
+@login_required
+def rooms():
+    """The directory of community rooms."""
+    joined = {summary.conversation.id for summary in conversations.summaries(_me())}
+    return render_template(
+        "chat/rooms.html",
+        rooms=[
+            {
+                "id": room.id,
+                "title": room.title,
+                "member_count": count,
+                "joined": room.id in joined,
+                "url": url_for("chat.conversation", conversation_id=room.id),
+            }
+            for room, count in conversations.community_rooms()
+        ],
+    )
+
+
+@bp.post("/rooms/<int:conversation_id>/join")
+@login_required
+def join_room(conversation_id):
+    """Join a community room and open it."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        room = conversations.join_room(_me(), conversation_id)
+    except conversations.ConversationNotFound:
+        abort(404)
+    flash(f"You joined {room.title}.", "success")
+    return redirect(url_for("chat.conversation", conversation_id=room.id))
+
+
+@bp.post("/c/<int:conversation_id>/leave")
+@login_required
+def leave(conversation_id):
+    """Leave a group or a room."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    _member_conversation(conversation_id)
+    try:
+        left = conversations.leave(_me(), conversation_id)
+    except ServiceError as error:
+        flash(error.message, "error")
+        return redirect(url_for("chat.conversation", conversation_id=conversation_id))
+    flash(f"You left {left.title}.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@login_required
+def new_group():
+    """Start a group with some friends."""
+    form = NewGroupForm()
+    if form.validate_on_submit():
+        try:
+            group = conversations.create_group(_me(), form.title.data, form.members.data or [])
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash(f"Group {group.title} created.", "success")
+            return redirect(url_for("chat.conversation", conversation_id=group.id))
+    page = render_template("chat/new_group.html", form=form, friends=social.friends(_me()))
+    return page, form_status(form)
+
+
+def _settings_page(conversation: Conversation, rename_form=None, add_form=None, status=200):
+    members = conversations.members(conversation.id)
+    present = {membership.user_id for membership in members}
+    is_owner = any(m.user_id == current_user.id and m.role == "owner" for m in members)
+    summary = conversations.summaries(_me(), conversation.id)[0]
+    page = render_template(
+        "chat/group_settings.html",
+        conversation=conversation_dict(summary),
+        members=[member_dict(m, presence.is_online(m.user_id)) for m in members],
+        is_owner=is_owner,
+        rename_form=rename_form or RenameGroupForm(title=conversation.title),
+        add_form=add_form or AddMembersForm(),
+        addable=[friend for friend in social.friends(_me()) if friend.id not in present] if is_owner else [],
+    )
+    return page, status
+
+
+def _group(conversation_id: int) -> Conversation:
+    conversation = _member_conversation(conversation_id)
+    if conversation.kind != GROUP:
+        abort(404)
+    return conversation
+
+
+@bp.get("/c/<int:conversation_id>/settings")
+@login_required
+def group_settings(conversation_id):
+    """A group's name and members."""
+    return _settings_page(_group(conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/rename")
+@login_required
+def rename_group(conversation_id):
+    """The owner renames the group."""
+    conversation = _group(conversation_id)
+    form = RenameGroupForm()
+    if form.validate_on_submit():
+        try:
+            conversations.rename_group(_me(), conversation.id, form.title.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash("The group has been renamed.", "success")
+            return redirect(url_for("chat.group_settings", conversation_id=conversation.id))
+    return _settings_page(conversation, rename_form=form, status=422)
+
+
+@bp.post("/c/<int:conversation_id>/members")
+@login_required
+def add_members(conversation_id):
+    """The owner adds friends to the group."""
+    conversation = _group(conversation_id)
+    form = AddMembersForm()
+    if form.validate_on_submit():
+        try:
+            added = conversations.add_members(_me(), conversation.id, form.members.data or [])
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash(f"{added} member{'s' if added != 1 else ''} added.", "success")
+            return redirect(url_for("chat.group_settings", conversation_id=conversation.id))
+    return _settings_page(conversation, add_form=form, status=422)
+
+
+@bp.post("/c/<int:conversation_id>/members/<int:user_id>/remove")
+@login_required
+def remove_member(conversation_id, user_id):
+    """The owner removes someone from the group."""
+    conversation = _group(conversation_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        conversations.remove_member(_me(), conversation.id, user_id)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash("Member removed.", "success")
+    return redirect(url_for("chat.group_settings", conversation_id=conversation.id))

@@ -1,0 +1,324 @@
+"""Conversations: who is in which, direct chats, groups and community rooms.
+
+`require_member` is the one membership check every page, API call and socket event goes through;
+unknown and forbidden conversations answer alike.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models.chat import (
+    DIRECT,
+    GROUP,
+    MEMBER,
+    OWNER,
+    ROOM,
+    TITLE_MAX_LENGTH,
+    Conversation,
+    Membership,
+    Message,
+)
+from app.models.user import User
+from app.services import ServiceError, rooms, social
+from app.services.text import clean_line
+
+GROUP_MAX_MEMBERS = 256
+
+
+class ConversationNotFound(ServiceError):
+    """No such conversation, or one the user is not in (both answer alike)."""
+
+    def __init__(self):
+        super().__init__("There is no such conversation.", code="not_found")
+
+
+def require_member(user: User, conversation_id) -> Membership:
+    """The user's membership of the conversation; ConversationNotFound if there is none."""
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool) or conversation_id <= 0:
+        raise ConversationNotFound()
+    membership = db.session.get(Membership, (conversation_id, user.id))
+    if membership is None:
+        raise ConversationNotFound()
+    return membership
+
+
+def member_ids(conversation_id: int) -> list[int]:
+    """The ids of everyone in the conversation."""
+    return list(db.session.scalars(select(Membership.user_id).where(Membership.conversation_id == conversation_id)))
+
+
+def members(conversation_id: int) -> list[Membership]:
+    """Everyone in the conversation with their user loaded, by display order (owner first, then name)."""
+    rows = db.session.scalars(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.conversation_id == conversation_id)
+        .order_by((Membership.role == OWNER).desc(), User.username)
+    )
+    return list(rows)
+
+
+def direct_partner(conversation: Conversation, user: User) -> User | None:
+    """The other person of a direct chat (None once they deleted their account)."""
+    return db.session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.conversation_id == conversation.id, User.id != user.id)
+    )
+
+
+def send_refusal(user: User, conversation: Conversation) -> str | None:
+    """Why the user may not write in this conversation right now, or None if they may."""
+    if conversation.kind != DIRECT:
+        return None
+    other = direct_partner(conversation, user)
+    if other is None:
+        return "This account no longer exists."
+    if not social.can_message(user, other):
+        if social.is_blocked_between(user.id, other.id):
+            return "You can't message this person."
+        return f"@{other.username} only accepts messages from friends."
+    return None
+
+
+# --- creating and joining -------------------------------------------------------------------------
+
+
+def _direct_key(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+def open_direct(user: User, username: str) -> Conversation:
+    """The one direct chat between the user and `username`, created if they may message each other."""
+    other = social.visible_user(user, username)
+    if other.id == user.id:
+        raise ServiceError("You can't start a chat with yourself.", code="self")
+    key = _direct_key(user.id, other.id)
+    existing = db.session.scalar(select(Conversation).where(Conversation.direct_key == key))
+    if existing is not None:
+        return existing
+    if not social.can_message(user, other):
+        raise ServiceError(send_refusal_for_new(user, other), code="not_allowed")
+    conversation = Conversation(kind=DIRECT, direct_key=key, title="")
+    db.session.add(conversation)
+    try:
+        db.session.flush()
+        db.session.add_all([Membership(conversation_id=conversation.id, user_id=uid) for uid in (user.id, other.id)])
+        db.session.commit()
+    except IntegrityError:
+        # The other person opened the same chat a moment ago: use theirs.
+        db.session.rollback()
+        return db.session.scalar(select(Conversation).where(Conversation.direct_key == key))
+    for uid in (user.id, other.id):
+        rooms.join_user_sockets(uid, rooms.conversation_room(conversation.id))
+    return conversation
+
+
+def send_refusal_for_new(user: User, other: User) -> str:
+    """Why a first message to `other` is not possible."""
+    if social.is_blocked_between(user.id, other.id):
+        return "You can't message this person."
+    return f"@{other.username} only accepts messages from friends."
+
+
+def check_title(title: str) -> str:
+    """A cleaned group title, or ServiceError."""
+    title = clean_line(title)
+    if not title:
+        raise ServiceError("Give the group a name.", "title")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ServiceError(f"At most {TITLE_MAX_LENGTH} characters.", "title")
+    return title
+
+
+def _friends_among(user: User, user_ids) -> list[User]:
+    wanted = {uid for uid in user_ids if isinstance(uid, int)}
+    return [friend for friend in social.friends(user) if friend.id in wanted]
+
+
+def create_group(owner: User, title: str, member_ids) -> Conversation:
+    """A named group of the owner and some of their friends."""
+    title = check_title(title)
+    chosen = _friends_among(owner, member_ids)
+    if len(set(member_ids)) != len(chosen):
+        raise ServiceError("You can only add your friends.", "members")
+    if len(chosen) + 1 > GROUP_MAX_MEMBERS:
+        raise ServiceError(f"A group has at most {GROUP_MAX_MEMBERS} members.", "members")
+    conversation = Conversation(kind=GROUP, title=title, owner_id=owner.id)
+    db.session.add(conversation)
+    db.session.flush()
+    db.session.add(Membership(conversation_id=conversation.id, user_id=owner.id, role=OWNER))
+    db.session.add_all(Membership(conversation_id=conversation.id, user_id=friend.id) for friend in chosen)
+    db.session.commit()
+    for uid in [owner.id, *(friend.id for friend in chosen)]:
+        rooms.join_user_sockets(uid, rooms.conversation_room(conversation.id))
+    return conversation
+
+
+def _require_owner(user: User, conversation_id) -> Conversation:
+    membership = require_member(user, conversation_id)
+    conversation = db.session.get(Conversation, membership.conversation_id)
+    if conversation.kind != GROUP:
+        raise ServiceError("Only groups have these settings.", code="not_group")
+    if membership.role != OWNER:
+        raise ServiceError("Only the group's owner can do that.", code="forbidden")
+    return conversation
+
+
+def rename_group(user: User, conversation_id: int, title: str) -> Conversation:
+    """The owner renames the group."""
+    conversation = _require_owner(user, conversation_id)
+    conversation.title = check_title(title)
+    db.session.commit()
+    return conversation
+
+
+def add_members(user: User, conversation_id: int, user_ids) -> int:
+    """The owner adds friends to the group; returns how many were added."""
+    conversation = _require_owner(user, conversation_id)
+    present = set(member_ids(conversation.id))
+    chosen = [friend for friend in _friends_among(user, user_ids) if friend.id not in present]
+    if len(present) + len(chosen) > GROUP_MAX_MEMBERS:
+        raise ServiceError(f"A group has at most {GROUP_MAX_MEMBERS} members.", "members")
+    db.session.add_all(Membership(conversation_id=conversation.id, user_id=friend.id) for friend in chosen)
+    db.session.commit()
+    for friend in chosen:
+        rooms.join_user_sockets(friend.id, rooms.conversation_room(conversation.id))
+    return len(chosen)
+
+
+def remove_member(user: User, conversation_id: int, user_id: int) -> None:
+    """The owner removes someone from the group."""
+    conversation = _require_owner(user, conversation_id)
+    if user_id == user.id:
+        raise ServiceError("To leave your own group, use Leave group.", code="self")
+    _drop_membership(conversation.id, user_id)
+
+
+def _drop_membership(conversation_id: int, user_id: int) -> None:
+    db.session.execute(
+        delete(Membership).where(Membership.conversation_id == conversation_id, Membership.user_id == user_id)
+    )
+    db.session.commit()
+    rooms.leave_user_sockets(user_id, rooms.conversation_room(conversation_id))
+
+
+def leave(user: User, conversation_id: int) -> Conversation:
+    """Leave a group or a room. An owner who leaves hands the group to its longest member."""
+    membership = require_member(user, conversation_id)
+    conversation = db.session.get(Conversation, membership.conversation_id)
+    if conversation.kind == DIRECT:
+        raise ServiceError("You can't leave a direct chat.", code="direct")
+    if membership.role == OWNER:
+        heir = db.session.scalar(
+            select(Membership)
+            .where(Membership.conversation_id == conversation.id, Membership.user_id != user.id)
+            .order_by(Membership.joined_at, Membership.user_id)
+        )
+        conversation.owner_id = heir.user_id if heir else None
+        if heir is not None:
+            heir.role = OWNER
+    _drop_membership(conversation.id, user.id)
+    return conversation
+
+
+def community_rooms() -> list[tuple[Conversation, int]]:
+    """Every community room with its member count, by title."""
+    counts = (
+        select(Membership.conversation_id, func.count().label("members"))
+        .group_by(Membership.conversation_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Conversation, func.coalesce(counts.c.members, 0))
+        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        .where(Conversation.kind == ROOM)
+        .order_by(Conversation.title)
+    )
+    return [(conversation, count) for conversation, count in rows]
+
+
+def join_room(user: User, conversation_id: int) -> Conversation:
+    """Join a community room (a no-op when already in it)."""
+    conversation = db.session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+    if conversation is None or conversation.kind != ROOM:
+        raise ConversationNotFound()
+    if db.session.get(Membership, (conversation.id, user.id)) is None:
+        # Start at the present: the room's history is there to scroll, not to count as unread.
+        db.session.add(
+            Membership(
+                conversation_id=conversation.id, user_id=user.id, role=MEMBER, last_read_seq=conversation.last_seq
+            )
+        )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # joined twice at once
+        rooms.join_user_sockets(user.id, rooms.conversation_room(conversation.id))
+    return conversation
+
+
+# --- the conversation list ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One conversation as a member sees it in their list."""
+
+    conversation: Conversation
+    membership: Membership
+    last_message: Message | None
+    unread_count: int
+    other: User | None = None  # the partner of a direct chat
+
+
+def summaries(user: User, conversation_id: int | None = None) -> list[ConversationSummary]:
+    """The user's conversations, newest activity first, in two queries whatever their number."""
+    last = aliased(Message)
+    unread = (
+        select(func.count(Message.id))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.seq > Membership.last_read_seq,
+            or_(Message.sender_id.is_(None), Message.sender_id != user.id),
+        )
+        .correlate(Conversation, Membership)
+        .scalar_subquery()
+    )
+    query = (
+        select(Conversation, Membership, last, unread)
+        .join(Membership, and_(Membership.conversation_id == Conversation.id, Membership.user_id == user.id))
+        .outerjoin(last, and_(last.conversation_id == Conversation.id, last.seq == Conversation.last_seq))
+        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(), Conversation.id.desc())
+    )
+    if conversation_id is not None:
+        query = query.where(Conversation.id == conversation_id)
+    rows = db.session.execute(query).all()
+    direct_ids = [conversation.id for conversation, *_ in rows if conversation.kind == DIRECT]
+    partners = {}
+    if direct_ids:
+        for conversation_id_, partner in db.session.execute(
+            select(Membership.conversation_id, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.conversation_id.in_(direct_ids), Membership.user_id != user.id)
+        ):
+            partners[conversation_id_] = partner
+    return [
+        ConversationSummary(conversation, membership, message, count or 0, partners.get(conversation.id))
+        for conversation, membership, message, count in rows
+    ]
+
+
+def unread_conversation_count(user: User) -> int:
+    """How many of the user's conversations have messages they have not read (the navigation badge)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(Conversation, Conversation.id == Membership.conversation_id)
+        .where(Membership.user_id == user.id, Conversation.last_seq > Membership.last_read_seq)
+    )

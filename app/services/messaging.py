@@ -1,0 +1,220 @@
+"""Messages: sending (ordered, idempotent, stored before acknowledged), history, sync, read state
+and typing. Each function checks membership through conversations.require_member and, after its
+commit, emits to the conversation's room."""
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
+from app.models.user import User
+from app.serializers import message_dict
+from app.services import ServiceError, rooms
+from app.services.conversations import require_member, send_refusal
+
+HISTORY_PAGE_DEFAULT = 50
+HISTORY_PAGE_MAX = 100
+SYNC_BATCH = 200
+CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def check_body(body) -> str:
+    """The message text, trimmed, or ServiceError if it is empty, too long or not text."""
+    if not isinstance(body, str):
+        raise ServiceError("A message is text.", "body", code="invalid")
+    body = body.replace("\x00", "").replace("\r\n", "\n").strip()
+    if not body:
+        raise ServiceError("Write something first.", "body", code="empty")
+    if len(body) > BODY_MAX_LENGTH:
+        raise ServiceError(f"A message can be at most {BODY_MAX_LENGTH:,} characters.", "body", code="too_long")
+    return body
+
+
+def check_client_id(client_id) -> str:
+    """The sender-made id that makes a retried send return the original, or ServiceError."""
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.fullmatch(client_id):
+        raise ServiceError("client_id must be 1–64 letters, digits or - _ . :", "client_id", code="invalid")
+    return client_id
+
+
+def _sent_before(sender: User, client_id: str) -> Message | None:
+    return db.session.scalar(select(Message).where(Message.sender_id == sender.id, Message.client_id == client_id))
+
+
+def _same_send(existing: Message, conversation_id: int) -> Message:
+    if existing.conversation_id != conversation_id:
+        raise ServiceError("That client_id was already used for another message.", "client_id", code="duplicate")
+    return existing
+
+
+def send_message(sender: User, conversation_id, body, client_id) -> tuple[Message, bool]:
+    """Store a message and, once committed, deliver it to the conversation's members.
+
+    Returns (message, created). A retry with the same client_id returns the stored original and
+    stores nothing. The sequence number comes from an UPDATE of the conversation row inside the same
+    transaction: the row lock orders concurrent senders, so seq runs 1, 2, 3, ... with no holes.
+    """
+    body = check_body(body)
+    client_id = check_client_id(client_id)
+    membership = require_member(sender, conversation_id)
+    existing = _sent_before(sender, client_id)
+    if existing is not None:
+        return _same_send(existing, membership.conversation_id), False
+    refusal = send_refusal(sender, db.session.get(Conversation, membership.conversation_id))
+    if refusal:
+        raise ServiceError(refusal, code="not_allowed")
+
+    now = utcnow()
+    seq = db.session.execute(
+        update(Conversation)
+        .where(Conversation.id == membership.conversation_id)
+        .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
+        .returning(Conversation.last_seq)
+    ).scalar_one()
+    message = Message(
+        conversation_id=membership.conversation_id,
+        seq=seq,
+        sender_id=sender.id,
+        client_id=client_id,
+        body=body,
+        created_at=now,
+    )
+    db.session.add(message)
+    # Writing in a conversation means having read it up to here.
+    membership.last_read_seq = seq
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same client_id raced in from another tab or a retry: the first one stands.
+        db.session.rollback()
+        existing = _sent_before(sender, client_id)
+        if existing is None:
+            raise
+        return _same_send(existing, membership.conversation_id), False
+    rooms.emit("message", message_dict(message), rooms.conversation_room(message.conversation_id))
+    return message, True
+
+
+def _bounded_limit(limit) -> int:
+    if limit is None:
+        return HISTORY_PAGE_DEFAULT
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_PAGE_MAX:
+        raise ServiceError(f"limit must be 1–{HISTORY_PAGE_MAX}.", "limit", code="invalid")
+    return limit
+
+
+def _check_seq(value, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ServiceError(f"{name} must be a whole number of 0 or more.", name, code="invalid")
+    return value
+
+
+def history(user: User, conversation_id, before=None, after=None, limit=None) -> tuple[list[Message], bool]:
+    """A page of messages in ascending seq, and whether there are more beyond it.
+
+    `after`: the messages following that seq; `before`: those preceding it; neither: the latest.
+    Keyset pagination on (conversation_id, seq), so any page costs the same in any history.
+    """
+    membership = require_member(user, conversation_id)
+    limit = _bounded_limit(limit)
+    before, after = _check_seq(before, "before"), _check_seq(after, "after")
+    if before is not None and after is not None:
+        raise ServiceError("Give before or after, not both.", code="invalid")
+    query = select(Message).where(Message.conversation_id == membership.conversation_id)
+    if after is not None:
+        rows = list(db.session.scalars(query.where(Message.seq > after).order_by(Message.seq).limit(limit + 1)))
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        query = query.where(Message.seq < before)
+    rows = list(db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)))
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def sync(user: User, after: dict) -> tuple[list[Message], bool]:
+    """What the user missed: for each {conversation_id: last seq held}, the messages after it.
+
+    At most SYNC_BATCH messages per call (has_more says to call again with the new seqs).
+    Conversations the user is not in are skipped, exactly as if they did not exist.
+    """
+    if not isinstance(after, dict) or len(after) > 1000:
+        raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
+    wanted = {}
+    for key, seq in after.items():
+        conversation_id = int(key) if isinstance(key, str) and key.isdigit() and len(key) < 12 else None
+        if conversation_id is None or _check_seq(seq, "seq") is None:
+            raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
+        wanted[conversation_id] = seq
+    if not wanted:
+        return [], False
+    mine = set(
+        db.session.scalars(
+            select(Membership.conversation_id).where(
+                Membership.user_id == user.id, Membership.conversation_id.in_(wanted)
+            )
+        )
+    )
+    messages, has_more = [], False
+    for conversation_id in sorted(mine):
+        room_left = SYNC_BATCH - len(messages)
+        if room_left <= 0:
+            has_more = True
+            break
+        rows = list(
+            db.session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.seq > wanted[conversation_id])
+                .order_by(Message.seq)
+                .limit(room_left + 1)
+            )
+        )
+        if len(rows) > room_left:
+            has_more = True
+        messages.extend(rows[:room_left])
+    return messages, has_more
+
+
+def mark_read(user: User, conversation_id, seq) -> int:
+    """Move the user's read position forward to seq (never back, never past the last message).
+
+    Members are told ({conversation_id, user_id, seq}) when it moved. Returns the position.
+    """
+    membership = require_member(user, conversation_id)
+    seq = _check_seq(seq, "seq")
+    if seq is None:
+        raise ServiceError("seq is required.", "seq", code="invalid")
+    last_seq = db.session.scalar(select(Conversation.last_seq).where(Conversation.id == membership.conversation_id))
+    target = min(seq, last_seq)
+    moved = db.session.execute(
+        update(Membership)
+        .where(
+            Membership.conversation_id == membership.conversation_id,
+            Membership.user_id == user.id,
+            Membership.last_read_seq < target,
+        )
+        .values(last_read_seq=target)
+    ).rowcount
+    db.session.commit()
+    if moved:
+        rooms.emit(
+            "read",
+            {"conversation_id": membership.conversation_id, "user_id": user.id, "seq": target},
+            rooms.conversation_room(membership.conversation_id),
+        )
+        return target
+    return max(target, membership.last_read_seq)
+
+
+def typing(user: User, conversation_id, skip_sid: str | None = None) -> None:
+    """Tell the other members that the user is typing."""
+    membership = require_member(user, conversation_id)
+    rooms.emit(
+        "typing",
+        {"conversation_id": membership.conversation_id, "user_id": user.id},
+        rooms.conversation_room(membership.conversation_id),
+        skip_sid=skip_sid,
+    )
