@@ -174,8 +174,9 @@ def app(database_url, tmp_path):
 
 @pytest.fixture
 def ctx(app):
-    """The app with an application context pushed, for calling services directly."""
-    with app.app_context():
+    """The app with a request context pushed, for calling services directly (the payloads they emit
+    hold URLs, which need one)."""
+    with app.test_request_context():
         yield app
 
 
