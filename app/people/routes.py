@@ -33,7 +33,12 @@ def profile(username):
         person = social.visible_user(current_user, username)
     except social.NotFound:
         abort(404)
-    return render_template("people/profile.html", profile=person, relation=social.relation(current_user, person))
+    return render_template(
+        "people/profile.html",
+        profile=person,
+        relation=social.relation(current_user, person),
+        can_message=person.id != current_user.id and social.can_message(current_user, person),
+    )
 
 
 @bp.get("/search")
