@@ -10,6 +10,7 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
+SERVER_ERROR = "Internal Server Error"
 MESSAGES = {
     400: "The request could not be understood. Please go back and try again.",
     403: "You are not allowed to see this page.",
@@ -53,10 +54,10 @@ def handle_unexpected_error(error: Exception):
     db.session.rollback()
     log.error("unhandled error", exc_info=original)
     try:
-        return render_error(500, InternalServerError.name, MESSAGES[500])
+        return render_error(500, SERVER_ERROR, MESSAGES[500])
     except Exception:  # noqa: BLE001 - the page itself failed (e.g. the database is down)
         log.exception("the error page failed too")
-        return f"500 {InternalServerError.name}: {MESSAGES[500]}", 500, {"Content-Type": "text/plain; charset=utf-8"}
+        return f"500 {SERVER_ERROR}: {MESSAGES[500]}", 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def register_error_handlers(app) -> None:

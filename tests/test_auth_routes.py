@@ -327,6 +327,7 @@ def test_unexpected_errors_get_the_styled_500(app, client):
     response = client.get("/boom")
     assert response.status_code == 500
     assert b"Something went wrong on our side." in response.data
+    assert b"Internal Server Error" in response.data and b"property object" not in response.data
 
 
 def test_pages_carry_security_headers(client):

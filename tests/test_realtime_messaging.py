@@ -453,11 +453,6 @@ def test_presence_follows_the_first_and_last_tab_of_a_friend(http_user, open_soc
     assert datetime.fromisoformat(offline["last_seen"]).tzinfo is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="presence._announce emits to the shared conversation's room and to the friend's user room: "
-    "a friend you also chat with is announced twice",
-)
 def test_a_friend_you_chat_with_is_announced_once(http_user, open_socket):
     """A friend who is also in a conversation with A comes online for A exactly once."""
     a, b = http_user().register(), http_user().register()
@@ -548,16 +543,12 @@ def test_malformed_payloads_get_an_error_ack_and_keep_the_connection(trio, open_
     assert tab.send(chat, "still here")["seq"] == 1
 
 
-TOO_BIG = 2**63  # one past the largest 64-bit integer
+TOO_BIG = 2**63  # too big for any INTEGER column
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ids/seqs of 2**63 and more reach SQLite, which raises OverflowError: answered as internal errors",
-)
 def test_integers_too_big_for_the_database_are_refused_like_unknown_ids(trio, open_socket):
-    """An id or seq too big for a 64-bit column is refused like any unknown one (not_found / invalid,
-    or an empty sync), never with an internal error."""
+    """An id too big for the database is refused like any unknown one (not_found), a seq that big as
+    invalid, never with an internal error."""
     a, b, _c = trio
     chat = direct_chat(a, b)
     tab = open_socket(a)
@@ -568,7 +559,7 @@ def test_integers_too_big_for_the_database_are_refused_like_unknown_ids(trio, op
         "sync": {"after": {str(chat): TOO_BIG}},
     }
     errors = {event: tab.call(event, payload).get("error") for event, payload in payloads.items()}
-    assert errors == {"send_message": "not_found", "mark_read": "not_found", "typing": "not_found", "sync": None}
+    assert errors == {"send_message": "not_found", "mark_read": "not_found", "typing": "not_found", "sync": "invalid"}
     assert history_response(a, TOO_BIG).status_code == 404
     assert tab.client.connected
 

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from app.api import bp
 from app.serializers import conversation_dict, message_dict
-from app.services import ServiceError, conversations, messaging, social
+from app.services import MAX_DB_INT, ServiceError, conversations, is_db_int, messaging, social
 
 
 def _error(error: ServiceError, status: int = 400):
@@ -16,8 +16,8 @@ def _int_arg(name: str):
     value = request.args.get(name)
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 12:
-        raise ServiceError(f"{name} must be a whole number.", name, code="invalid")
+    if not value.isdigit() or not is_db_int(int(value[:12])):
+        raise ServiceError(f"{name} must be a whole number from 0 to {MAX_DB_INT}.", name, code="invalid")
     return int(value)
 
 

@@ -9,3 +9,12 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+# The largest value an INTEGER column holds on every engine we run on (PostgreSQL's is 32-bit).
+MAX_DB_INT = 2**31 - 1
+
+
+def is_db_int(value, minimum: int = 0) -> bool:
+    """Whether value is a whole number (not a bool) that fits an INTEGER column, at least minimum."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_DB_INT

@@ -23,7 +23,7 @@ from app.models.chat import (
     Message,
 )
 from app.models.user import User
-from app.services import ServiceError, rooms, social
+from app.services import ServiceError, is_db_int, rooms, social
 from app.services.text import clean_line
 
 GROUP_MAX_MEMBERS = 256
@@ -38,7 +38,7 @@ class ConversationNotFound(ServiceError):
 
 def require_member(user: User, conversation_id) -> Membership:
     """The user's membership of the conversation; ConversationNotFound if there is none."""
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool) or conversation_id <= 0:
+    if not is_db_int(conversation_id, minimum=1):
         raise ConversationNotFound()
     membership = db.session.get(Membership, (conversation_id, user.id))
     if membership is None:
@@ -137,7 +137,7 @@ def check_title(title: str) -> str:
 
 
 def _friends_among(user: User, user_ids) -> list[User]:
-    wanted = {uid for uid in user_ids if isinstance(uid, int)}
+    wanted = {uid for uid in user_ids if is_db_int(uid, minimum=1)}
     return [friend for friend in social.friends(user) if friend.id in wanted]
 
 
@@ -195,6 +195,8 @@ def add_members(user: User, conversation_id: int, user_ids) -> int:
 def remove_member(user: User, conversation_id: int, user_id: int) -> None:
     """The owner removes someone from the group."""
     conversation = _require_owner(user, conversation_id)
+    if not is_db_int(user_id, minimum=1):
+        raise ServiceError("There is no such member.", code="not_found")
     if user_id == user.id:
         raise ServiceError("To leave your own group, use Leave group.", code="self")
     _drop_membership(conversation.id, user_id)
@@ -245,7 +247,7 @@ def community_rooms() -> list[tuple[Conversation, int]]:
 
 def join_room(user: User, conversation_id: int) -> Conversation:
     """Join a community room (a no-op when already in it)."""
-    conversation = db.session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+    conversation = db.session.get(Conversation, conversation_id) if is_db_int(conversation_id, 1) else None
     if conversation is None or conversation.kind != ROOM:
         raise ConversationNotFound()
     if db.session.get(Membership, (conversation.id, user.id)) is None:

@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
 from app.serializers import message_dict
-from app.services import ServiceError, rooms
+from app.services import MAX_DB_INT, ServiceError, is_db_int, rooms
 from app.services.conversations import require_member, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
@@ -101,7 +101,7 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[Messag
 def _bounded_limit(limit) -> int:
     if limit is None:
         return HISTORY_PAGE_DEFAULT
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_PAGE_MAX:
+    if not is_db_int(limit, minimum=1) or limit > HISTORY_PAGE_MAX:
         raise ServiceError(f"limit must be 1–{HISTORY_PAGE_MAX}.", "limit", code="invalid")
     return limit
 
@@ -109,8 +109,8 @@ def _bounded_limit(limit) -> int:
 def _check_seq(value, name: str) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ServiceError(f"{name} must be a whole number of 0 or more.", name, code="invalid")
+    if not is_db_int(value):
+        raise ServiceError(f"{name} must be a whole number from 0 to {MAX_DB_INT}.", name, code="invalid")
     return value
 
 
@@ -145,8 +145,8 @@ def sync(user: User, after: dict) -> tuple[list[Message], bool]:
         raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
     wanted = {}
     for key, seq in after.items():
-        conversation_id = int(key) if isinstance(key, str) and key.isdigit() and len(key) < 12 else None
-        if conversation_id is None or _check_seq(seq, "seq") is None:
+        conversation_id = int(key) if isinstance(key, str) and key.isdigit() and len(key) <= 10 else None
+        if not is_db_int(conversation_id, minimum=1) or _check_seq(seq, "seq") is None:
             raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
         wanted[conversation_id] = seq
     if not wanted:

@@ -26,13 +26,18 @@ def is_online(user_id: int) -> bool:
     return _connections[user_id] > 0
 
 
+def audience(user: User) -> set[int]:
+    """Who sees the user's presence: everyone in a conversation with them, and their friends."""
+    mine = select(Membership.conversation_id).where(Membership.user_id == user.id)
+    sharing = db.session.scalars(select(Membership.user_id).where(Membership.conversation_id.in_(mine)).distinct())
+    return ({*sharing} | {friend.id for friend in social.friends(user)}) - {user.id}
+
+
 def _announce(user: User, online: bool) -> None:
     payload = {"user_id": user.id, "online": online, "last_seen": iso(user.last_seen_at)}
-    conversation_ids = db.session.scalars(select(Membership.conversation_id).where(Membership.user_id == user.id))
-    for conversation_id in conversation_ids:
-        rooms.emit("presence", payload, rooms.conversation_room(conversation_id))
-    for friend in social.friends(user):
-        rooms.emit("presence", payload, rooms.user_room(friend.id))
+    # One event per person, however many conversations they share with the user.
+    for user_id in audience(user):
+        rooms.emit("presence", payload, rooms.user_room(user_id))
 
 
 def connected(user: User) -> None:
