@@ -38,7 +38,7 @@ def ana_and_bob(new_page):
 
 
 def test_two_people_chat_live(ana_and_bob):
-    """A message appears live, unread badges count, "Seen" shows, typing shows."""
+    """A message appears live, unread badges count, "Seen" shows, typing shows, presence shows."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
     composer(ana).fill("hello bob https://example.com/x). ok")
@@ -48,8 +48,9 @@ def test_two_people_chat_live(ana_and_bob):
     expect(sent.locator("a")).to_have_attribute("href", "https://example.com/x")
     expect(sent.locator("a")).to_have_attribute("rel", "noopener nofollow")
 
-    # Bob's home lists the chat with its unread count, and follows live.
+    # Bob's home lists the chat with its unread count, and follows live; Ana shows as online.
     bob.goto("/")
+    expect(bob.locator("[data-presence-for] [data-presence-text]")).to_have_text("online")
     row = bob.locator("[data-conversation-list] li")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("hello bob")
@@ -167,3 +168,13 @@ def test_groups_show_sender_names_members_and_seen_by(ana_and_bob):
     composer(bob).press("Enter")
     expect(ana.locator("li[data-message]").last.locator("[data-sender-header]")).to_contain_text("Bob Stone")
     expect(ana.locator("main")).to_contain_text("2 members, 2 online")
+
+
+def test_friends_presence_follows_their_tabs(ana_and_bob):
+    """The friend list shows a friend online while a tab of theirs is open, "last seen" after."""
+    ana, _ana_name, bob, _bob_name = ana_and_bob
+    bob.goto("/")
+    status = bob.locator("[data-presence-for] [data-presence-text]")
+    expect(status).to_have_text("online")  # Ana's home page holds a socket
+    ana.context.close()
+    expect(status).to_contain_text("last seen today at")

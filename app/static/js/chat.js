@@ -783,19 +783,7 @@
 
     /* ------------------------------------------------------------ presence */
 
-    function writePresence(person, container) {
-      while (container.firstChild) container.removeChild(container.firstChild);
-      if (person.online) {
-        container.appendChild(document.createTextNode("online"));
-      } else if (person.last_seen) {
-        var time = document.createElement("time");
-        time.setAttribute("datetime", person.last_seen);
-        time.setAttribute("data-local-time", "seen");
-        time.textContent = M.formatTime(person.last_seen, "seen");
-        container.appendChild(document.createTextNode("last seen "));
-        container.appendChild(time);
-      }
-    }
+    var writePresence = M.writePresence;
 
     function renderPresence() {
       if (!presenceLine) return;

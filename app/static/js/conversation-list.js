@@ -180,6 +180,16 @@
       if (row) setUnread(row, event.count);
     });
 
+    // Friends' presence: "online" or "last seen …" under each name, with a dot on the picture.
+    M.on("presence", function (event) {
+      var nodes = document.querySelectorAll('[data-presence-for="' + Number(event.user_id) + '"]');
+      Array.prototype.forEach.call(nodes, function (node) {
+        node.setAttribute("data-online", event.online ? "true" : "false");
+        var text = node.querySelector("[data-presence-text]");
+        if (text) M.writePresence({ online: !!event.online, last_seen: event.last_seen }, text);
+      });
+    });
+
     // Back from a conversation through the browser's cache: the list may be stale.
     window.addEventListener("pageshow", function (event) {
       if (event.persisted) refresh();

@@ -145,6 +145,22 @@
   M.dayLabel = dayLabel;
   M.formatTimes = formatTimes;
 
+  // Write "online" or "last seen <time>" for person ({online, last_seen}) into container.
+  function writePresence(person, container) {
+    while (container.firstChild) container.removeChild(container.firstChild);
+    if (person.online) {
+      container.appendChild(document.createTextNode("online"));
+    } else if (person.last_seen) {
+      var time = document.createElement("time");
+      time.setAttribute("datetime", person.last_seen);
+      time.setAttribute("data-local-time", "seen");
+      time.textContent = formatTime(person.last_seen, "seen");
+      container.appendChild(document.createTextNode("last seen "));
+      container.appendChild(time);
+    }
+  }
+  M.writePresence = writePresence;
+
   /* ---------------------------------------------------------------- event bus */
 
   var handlers = {};
