@@ -1,0 +1,215 @@
+"""Chat pages over HTTP: direct chats, the no-JavaScript composer, rooms, groups, and what the
+list pages and the send path cost."""
+
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from app.extensions import db
+from app.models import Message, User
+from app.services import conversations, messaging
+from tests.conftest import AuthActions, extract_csrf
+
+
+@pytest.fixture
+def people(app):
+    """Signed-in clients by username, registered on first use."""
+    clients = {}
+
+    def person(username: str):
+        if username not in clients:
+            client = app.test_client()
+            AuthActions(client).register(username=username, first_name=username.title())
+            client.get("/")  # show the welcome flash
+            clients[username] = client
+        return clients[username]
+
+    return person
+
+
+def post(client, path: str, csrf_from: str = "/", **data):
+    token = extract_csrf(client.get(csrf_from).get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def befriend(people, a: str, b: str) -> None:
+    people(b)
+    post(people(a), f"/u/{b}/friend-request")
+    post(people(b), f"/u/{a}/friend-request/accept")
+
+
+def user(app, username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def test_opening_a_chat_from_a_profile(people):
+    befriend(people, "ana", "bob")
+    page = people("ana").get("/chat/bob")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Bob Lima" in html
+    assert 'name="body"' in html and 'name="client_id"' in html
+
+
+def test_a_chat_with_someone_who_only_takes_friends_is_refused_politely(people):
+    people("bob")
+    post(people("bob"), "/settings/privacy", csrf_from="/settings", message_policy="friends")
+    response = people("ana").get("/chat/bob")
+    assert response.status_code == 302 and response.location == "/u/bob"
+    assert "only accepts messages from friends" in people("ana").get("/u/bob").get_data(as_text=True)
+
+
+def test_unknown_people_and_foreign_conversations_are_404(people, app):
+    befriend(people, "ana", "bob")
+    people("ana").get("/chat/bob")
+    with app.test_request_context():
+        chat_id = conversations.summaries(user(app, "ana"))[0].conversation.id
+    assert people("ana").get("/chat/nobody").status_code == 404
+    assert people("cyd").get(f"/c/{chat_id}").status_code == 404
+    assert people("cyd").get("/c/99999999").status_code == 404
+    assert people("cyd").get("/c/99999999999999999999").status_code == 404
+
+
+def test_the_no_javascript_composer_stores_one_message_per_page(people, app):
+    befriend(people, "ana", "bob")
+    html = people("ana").get("/chat/bob").get_data(as_text=True)
+    chat_id = int(re.search(r'action="/c/(\d+)/messages"', html).group(1))
+    client_id = re.search(r'name="client_id"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="client_id"', html)
+    client_id = client_id.group(1) or client_id.group(2)
+    data = {"body": "  sent without js  ", "client_id": client_id}
+    first = post(people("ana"), f"/c/{chat_id}/messages", csrf_from="/chat/bob", **data)
+    again = post(people("ana"), f"/c/{chat_id}/messages", csrf_from="/chat/bob", **data)  # a resubmission
+    assert first.status_code == again.status_code == 302
+    with app.app_context():
+        bodies = db.session.scalars(select(Message.body).where(Message.conversation_id == chat_id)).all()
+    assert bodies == ["sent without js"]
+    assert "sent without js" in people("bob").get(f"/c/{chat_id}").get_data(as_text=True)
+    empty = post(people("ana"), f"/c/{chat_id}/messages", csrf_from="/chat/bob", body="   ", client_id="x-1")
+    assert empty.status_code == 422
+
+
+def test_message_bodies_are_escaped_and_links_made_safe(people, app):
+    befriend(people, "ana", "bob")
+    people("ana").get("/chat/bob")
+    with app.test_request_context():
+        chat = conversations.open_direct(user(app, "ana"), "bob")
+        messaging.send_message(
+            user(app, "ana"), chat.id, '<img src=x onerror=alert(1)> see https://example.com/a?b=1&c="2"', "x"
+        )
+    html = people("bob").get("/chat/ana").get_data(as_text=True)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="https://example.com/a?b=1&amp;c=&#34;2&#34;"' not in html  # the quote ends the link
+    assert 'href="https://example.com/a?b=1&amp;c="' in html
+    assert 'rel="noopener nofollow"' in html
+
+
+def test_rooms_directory_join_and_leave(people):
+    ana = people("ana")
+    html = ana.get("/rooms").get_data(as_text=True)
+    room_id = int(re.search(r'action="/rooms/(\d+)/join"', html).group(1))
+    assert "Community" in html
+    joined = post(ana, f"/rooms/{room_id}/join", csrf_from="/rooms")
+    assert joined.status_code == 302 and joined.location == f"/c/{room_id}"
+    assert ana.get(f"/c/{room_id}").status_code == 200
+    left = post(ana, f"/c/{room_id}/leave", csrf_from=f"/c/{room_id}")
+    assert left.status_code == 302
+    assert ana.get(f"/c/{room_id}").status_code == 404
+    assert post(ana, "/rooms/999999/join", csrf_from="/rooms").status_code == 404
+
+
+def test_groups_over_http(people, app):
+    befriend(people, "ana", "bob")
+    befriend(people, "ana", "cyd")
+    with app.app_context():
+        bob_id, cyd_id, dan_id = (user(app, name).id for name in ("bob", "cyd", "dan") if people(name))
+    refused = post(people("ana"), "/groups/new", csrf_from="/groups/new", title="Trip", members=[bob_id, dan_id])
+    assert refused.status_code == 422 and "only add your friends" in refused.get_data(as_text=True)
+    created = post(people("ana"), "/groups/new", csrf_from="/groups/new", title="Trip", members=[bob_id])
+    group_id = int(created.location.rsplit("/", 1)[1])
+    settings = f"/c/{group_id}/settings"
+    assert people("bob").get(settings).status_code == 200
+    assert post(people("bob"), f"/c/{group_id}/rename", csrf_from=settings, title="Mine").status_code == 422
+    assert post(people("ana"), f"/c/{group_id}/rename", csrf_from=settings, title="Trip 2").status_code == 302
+    assert post(people("ana"), f"/c/{group_id}/members", csrf_from=settings, members=[cyd_id]).status_code == 302
+    assert "Trip 2" in people("cyd").get(f"/c/{group_id}").get_data(as_text=True)
+    post(people("ana"), f"/c/{group_id}/members/{cyd_id}/remove", csrf_from=settings)
+    assert people("cyd").get(f"/c/{group_id}").status_code == 404
+    assert people("cyd").get(settings).status_code == 404
+
+
+# --- cost -----------------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    """Counts the SQL statements the app's engine runs inside a `with` block."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.count = 0
+
+    def _record(self, *_args):
+        self.count += 1
+
+    def __enter__(self):
+        self.count = 0
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def test_home_and_chat_pages_cost_the_same_for_any_number_of_conversations_and_messages(app, people):
+    """No query per conversation in the list, nor per message or member on the chat page."""
+    counter = QueryCounter(app)
+    ana = people("ana")
+
+    def add_chats(start: int, count: int, messages_each: int) -> int:
+        for i in range(start, start + count):
+            friend = f"pal{i:02d}"
+            befriend(people, "ana", friend)
+            with app.test_request_context():
+                chat = conversations.open_direct(user(app, "ana"), friend)
+                other = user(app, friend)
+                for n in range(messages_each):
+                    messaging.send_message(other, chat.id, f"m{n}", f"{friend}-{n}")
+                chat_id = chat.id
+        return chat_id
+
+    chat_id = add_chats(0, 2, 3)
+    ana.get("/")
+    with counter:
+        assert ana.get("/").status_code == 200
+    few_home = counter.count
+    with counter:
+        assert ana.get(f"/c/{chat_id}").status_code == 200
+    few_chat = counter.count
+
+    busy_chat = add_chats(2, 5, 60)
+    ana.get("/")
+    with counter:
+        ana.get("/")
+    assert counter.count == few_home
+    with counter:
+        ana.get(f"/c/{busy_chat}")
+    assert counter.count == few_chat
+
+
+def test_the_send_path_runs_a_fixed_small_number_of_queries(app, people):
+    """Sending costs the same in a short or a long conversation: no query grows with history."""
+    befriend(people, "ana", "bob")
+    counter = QueryCounter(app)
+    with app.test_request_context():
+        ana = user(app, "ana")
+        chat = conversations.open_direct(ana, "bob")
+        messaging.send_message(ana, chat.id, "warm-up", "q-0")
+        with counter:
+            messaging.send_message(ana, chat.id, "second", "q-1")
+        short = counter.count
+        for n in range(80):
+            messaging.send_message(ana, chat.id, f"filler {n}", f"f-{n}")
+        with counter:
+            messaging.send_message(ana, chat.id, "later", "q-2")
+        assert counter.count == short
+        assert short <= 9, f"the send path ran {short} queries"
