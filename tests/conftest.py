@@ -318,11 +318,12 @@ class LiveServer:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
-def live_server(sqlite_databases, tmp_path_factory):
-    """One real eventlet server for the session, on SQLite; tests use unique usernames."""
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def live_server(request, tmp_path_factory):
+    """A real eventlet server per database engine, shared by the session; tests use unique usernames."""
+    databases = request.getfixturevalue(f"{request.param}_databases")
     folder = tmp_path_factory.mktemp("server")
-    server = LiveServer(sqlite_databases.create(), folder / "server.log", AVATAR_FOLDER=str(folder / "avatars"))
+    server = LiveServer(databases.create(), folder / "server.log", AVATAR_FOLDER=str(folder / "avatars"))
     yield server
     server.stop()
 

@@ -112,7 +112,7 @@ def test_a_send_while_offline_fails_visibly_and_is_stored_once_after_reconnectin
     """Offline, the bubble turns "failed" with Retry; back online it is sent with the same client_id."""
     ana, _ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function("window.Messanger && Messanger.connected")
+    ana.wait_for_function("() => window.Messanger && window.Messanger.connected")
     ana.evaluate("Messanger.socket.io.reconnection(false); Messanger.socket.disconnect()")
     composer(ana).fill("offline msg")
     composer(ana).press("Enter")
