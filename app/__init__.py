@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not config.get("TESTING"):
         load_dotenv(PROJECT_ROOT / ".env")
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
-    app.config.update(load_config(app.instance_path))
+    app.config.update(load_config(app.instance_path, secret_key=config.get("SECRET_KEY")))
     app.config.update(config)
     if app.config["APP_ENV"] == "production":
         check_production_config(app.config)

@@ -43,20 +43,25 @@ def _development_secret_key(instance_path: Path) -> str:
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    temporary = key_file.with_suffix(".tmp")
+    temporary.write_text(key)
+    temporary.chmod(0o600)
+    temporary.replace(key_file)  # atomic: two processes starting at once never read half a key
     return key
 
 
-def load_config(instance_path: str) -> dict:
-    """Build the settings dict for APP_ENV (development, production or testing)."""
+def load_config(instance_path: str, secret_key: str | None = None) -> dict:
+    """Build the settings dict for APP_ENV (development, production or testing).
+
+    `secret_key`, when the caller already has one, spares generating the development key.
+    """
     instance = Path(instance_path)
     env = _env("APP_ENV", "development").lower()
     if env not in {"development", "production", "testing"}:
         raise ConfigError(f"APP_ENV must be development, production or testing, not {env!r}.")
     production = env == "production"
 
-    secret_key = _env("SECRET_KEY")
+    secret_key = secret_key or _env("SECRET_KEY")
     if not secret_key and not production:
         secret_key = _development_secret_key(instance)
 

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -201,6 +202,32 @@ def client(app):
 def runner(app):
     """A runner for the app's CLI commands."""
     return app.test_cli_runner()
+
+
+def run_concurrently(database_url: str, calls: list, join_timeout: float = 120) -> list:
+    """Run the calls at the same moment, each in its own thread with its own app, database
+    connection and request context; return each call's result, or the exception it raised."""
+    apps = [create_app(app_config(database_url)) for _ in calls]  # built first: only the calls race
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index: int) -> None:
+        with apps[index].test_request_context():
+            try:
+                barrier.wait(timeout=30)
+                outcomes[index] = calls[index]()
+            except Exception as error:  # noqa: BLE001 - the outcome is what the caller checks
+                outcomes[index] = error
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(join_timeout)
+    return outcomes
 
 
 class AuthActions:

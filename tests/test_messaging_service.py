@@ -1,7 +1,5 @@
 """Conversations and messages: app.services.conversations and app.services.messaging."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -10,7 +8,7 @@ from app.extensions import db
 from app.models import Conversation, Membership, Message, User
 from app.services import ServiceError, conversations, messaging, social
 from app.services.conversations import ConversationNotFound
-from tests.conftest import app_config
+from tests.conftest import app_config, run_concurrently
 
 
 @pytest.fixture
@@ -26,6 +24,10 @@ def trio(make_user):
 def send(user, conversation, body="hello", client_id=None):
     send.counter = getattr(send, "counter", 0) + 1
     return messaging.send_message(user, conversation.id, body, client_id or f"c{send.counter}")[0]
+
+
+def by_name(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
 
 
 def stored(conversation_id) -> list[tuple[int, str]]:
@@ -85,28 +87,13 @@ def test_simultaneous_first_opens_make_one_direct_chat(app, database_url, make_u
     make_user("ana")
     make_user("bob")
     db.session.remove()
-    barrier = threading.Barrier(4)
-    ids, errors = [], []
 
-    def open_chat(opener, other):
-        worker_app = create_app(app_config(database_url))
-        with worker_app.test_request_context():
-            me = db.session.scalar(select(User).where(User.username == opener))
-            barrier.wait()
-            try:
-                ids.append(conversations.open_direct(me, other).id)
-            except Exception as error:  # noqa: BLE001 - recorded for the assertion
-                errors.append(error)
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    def opener(me, other):
+        return lambda: conversations.open_direct(by_name(me), other).id
 
-    threads = [threading.Thread(target=open_chat, args=pair) for pair in [("ana", "bob"), ("bob", "ana")] * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors and len(set(ids)) == 1 and len(ids) == 4
+    outcomes = run_concurrently(database_url, [opener("ana", "bob"), opener("bob", "ana")] * 2)
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    assert len(set(outcomes)) == 1
 
 
 # --- sending --------------------------------------------------------------------------------------
@@ -216,32 +203,20 @@ def test_non_members_can_do_nothing_in_a_conversation(trio):
 def test_concurrent_senders_get_distinct_seqs_without_holes(app, database_url, trio):
     """20 senders at once in one group: seq is exactly 1..N, one message per send."""
     ana, bob, _cyd, _chat = trio
-    group = conversations.create_group(ana, "Busy", [bob.id])
-    group_id = group.id
+    group_id = conversations.create_group(ana, "Busy", [bob.id]).id
     db.session.remove()
     senders, per_sender = 20, 3
-    barrier = threading.Barrier(senders)
-    errors = []
 
-    def run(index):
-        worker_app = create_app(app_config(database_url))
-        with worker_app.test_request_context():
-            me = db.session.scalar(select(User).where(User.username == ("ana" if index % 2 else "bob")))
-            barrier.wait()
-            try:
-                for n in range(per_sender):
-                    messaging.send_message(me, group_id, f"{index}-{n}", f"w{index}-{n}")
-            except Exception as error:  # noqa: BLE001 - recorded for the assertion
-                errors.append(error)
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    def sender(index):
+        def send_all():
+            me = by_name("ana" if index % 2 else "bob")
+            for n in range(per_sender):
+                messaging.send_message(me, group_id, f"{index}-{n}", f"w{index}-{n}")
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+        return send_all
+
+    outcomes = run_concurrently(database_url, [sender(index) for index in range(senders)])
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert not errors, errors[:3]
     rows = stored(group_id)
     assert [seq for seq, _ in rows] == list(range(1, senders * per_sender + 1))

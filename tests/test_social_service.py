@@ -1,16 +1,13 @@
 """Who may see, find, befriend and message whom: app.services.social."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from app.extensions import db
 from app.models import Block, Friendship, User
 from app.services import ServiceError, social
 from app.services.social import Relation
-from tests.conftest import app_config
+from tests.conftest import run_concurrently
 
 
 def friendship_rows() -> int:
@@ -230,31 +227,6 @@ def test_odd_queries_find_nothing_and_break_nothing(make_user, query):
 # --- concurrency ----------------------------------------------------------------------------------
 
 
-def _race(database_url: str, calls) -> list:
-    """Run each call in its own thread, app and database session, all released at once."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        app = create_app(app_config(database_url))
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[index] = call()
-            except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
-                outcomes[index] = error
-            finally:
-                db.session.remove()
-                db.engine.dispose()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
-
-
 def _user(username):
     return db.session.scalar(select(User).where(User.username == username))
 
@@ -264,7 +236,7 @@ def test_simultaneous_requests_both_ways_make_one_friendship(app, database_url, 
     make_user("ana")
     make_user("bob")
     db.session.remove()
-    outcomes = _race(
+    outcomes = run_concurrently(
         database_url,
         [lambda: social.send_request(_user("ana"), "bob"), lambda: social.send_request(_user("bob"), "ana")],
     )
@@ -277,7 +249,7 @@ def test_simultaneous_duplicate_clicks_make_one_request(app, database_url, make_
     make_user("ana")
     make_user("bob")
     db.session.remove()
-    outcomes = _race(database_url, [lambda: social.send_request(_user("ana"), "bob") for _ in range(4)])
+    outcomes = run_concurrently(database_url, [lambda: social.send_request(_user("ana"), "bob") for _ in range(4)])
     assert all(isinstance(outcome, str) for outcome in outcomes), outcomes
     rows = db.session.scalars(select(Friendship)).all()
     assert len(rows) == 1 and rows[0].status == "pending"
