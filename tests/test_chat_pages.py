@@ -213,3 +213,14 @@ def test_the_send_path_runs_a_fixed_small_number_of_queries(app, people):
             messaging.send_message(ana, chat.id, "later", "q-2")
         assert counter.count == short
         assert short <= 9, f"the send path ran {short} queries"
+
+
+def test_the_data_export_holds_your_messages(people, app):
+    befriend(people, "ana", "bob")
+    with app.test_request_context():
+        chat_id = conversations.open_direct(user(app, "ana"), "bob").id
+        messaging.send_message(user(app, "ana"), chat_id, "mine", "e-1")
+        messaging.send_message(user(app, "bob"), chat_id, "not mine", "e-2")
+    data = people("ana").get("/settings/export").get_json()
+    assert [(m["body"], m["seq"], m["conversation_id"]) for m in data["messages"]] == [("mine", 1, chat_id)]
+    assert data["messages"][0]["sent_at"].endswith("+00:00")

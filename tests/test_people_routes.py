@@ -217,6 +217,7 @@ def test_export_is_a_json_download_of_your_data(people):
     assert data["profile"]["username"] == "ana" and data["profile"]["first_name"] == "Ana"
     assert [friend["username"] for friend in data["friends"]] == ["bob"]
     assert [person["username"] for person in data["blocked"]] == ["cyd"]
+    assert data["messages"] == []
     assert "password" not in response.get_data(as_text=True)
 
 

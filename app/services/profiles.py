@@ -4,7 +4,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.models.chat import Message
 from app.models.user import BIO_MAX_LENGTH, MESSAGE_POLICIES, User
+from app.serializers import iso
 from app.services import ServiceError, accounts, avatars, social
 from app.services.text import clean_multiline
 
@@ -63,6 +65,20 @@ def export_data(user: User) -> dict:
         "friend_requests_received": [_person(other) for other in social.incoming_requests(user)],
         "friend_requests_sent": [_person(other) for other in social.outgoing_requests(user)],
         "blocked": [_person(other) for other in social.blocked_users(user)],
+        "messages": [
+            {
+                "conversation_id": message.conversation_id,
+                "seq": message.seq,
+                "sent_at": iso(message.created_at),
+                "body": message.body,
+            }
+            for message in db.session.scalars(
+                select(Message)
+                .where(Message.sender_id == user.id)
+                .order_by(Message.id)
+                .execution_options(yield_per=500)
+            )
+        ],
     }
 
 
