@@ -8,6 +8,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from jinja2 import StrictUndefined
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import check_production_config, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
@@ -38,7 +39,15 @@ def create_app(config: dict | None = None) -> Flask:
     register_socket_handlers()
     register_security_headers(app)
     register_template_filters(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind the platform's proxy, take the client's address, scheme and host from X-Forwarded-*."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logging(app: Flask) -> None:

@@ -94,3 +94,33 @@ def test_sqlite_connections_use_wal_and_enforce_foreign_keys(sqlite_databases):
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
     sqlite_databases.drop(url)
+
+
+def _scheme_and_client(app):
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return {"scheme": request.scheme, "remote": request.remote_addr, "host": request.host}
+
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "chat.example"}
+    return app.test_client().get("/whoami", headers=headers).get_json()
+
+
+def test_behind_a_trusted_proxy_the_forwarded_scheme_and_client_count(database_url):
+    app = create_app(app_config(database_url, TRUSTED_PROXIES=1))
+    assert _scheme_and_client(app) == {"scheme": "https", "remote": "203.0.113.9", "host": "chat.example"}
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(database_url):
+    app = create_app(app_config(database_url, TRUSTED_PROXIES=0))
+    answer = _scheme_and_client(app)
+    assert answer["scheme"] == "http" and answer["remote"] != "203.0.113.9" and answer["host"] != "chat.example"
+
+
+def test_production_trusts_one_proxy_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 1
+    monkeypatch.setenv("APP_ENV", "development")
+    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 0

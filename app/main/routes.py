@@ -1,11 +1,11 @@
 """Landing and home pages."""
 
-from flask import render_template
+from flask import jsonify, render_template
 from flask_login import current_user
 
 from app.main import bp
 from app.serializers import conversation_dict
-from app.services import conversations, presence, social
+from app.services import conversations, health, presence, social
 
 
 @bp.get("/")
@@ -22,3 +22,14 @@ def index():
             conversations=[conversation_dict(summary) for summary in conversations.summaries(current_user)],
         )
     return render_template("main/landing.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers and platforms: 200 when the database (and Redis, if used) answer, else 503."""
+    checks = health.check()
+    healthy = all(checks.values())
+    response = jsonify({"status": "ok" if healthy else "unavailable", "checks": checks})
+    response.status_code = 200 if healthy else 503
+    response.cache_control.no_store = True
+    return response

@@ -1,0 +1,49 @@
+"""/healthz: 200 when the database (and Redis, when configured) answer; 503 when one does not."""
+
+import os
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import app_config, skip_or_fail
+
+
+def test_healthy(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {"database": True}}
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_an_unreachable_database_answers_503(tmp_path):
+    app = create_app(app_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": False}
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_stopped_redis_is_reported(sqlite_databases):
+    """A Redis that does not answer (nothing listens on port 1) makes the service unhealthy."""
+    url = sqlite_databases.create()
+    app = create_app(app_config(url, REDIS_URL="redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": True, "redis": False}
+    with app.app_context():
+        db.engine.dispose()
+    sqlite_databases.drop(url)
+
+
+def test_a_running_redis_is_reported(sqlite_databases):
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        skip_or_fail("TEST_REDIS_URL is not set: Redis tests skipped")
+    url = sqlite_databases.create()
+    app = create_app(app_config(url, REDIS_URL=redis_url))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": True, "redis": True}
+    with app.app_context():
+        db.engine.dispose()
+    sqlite_databases.drop(url)
