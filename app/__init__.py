@@ -10,6 +10,7 @@ from jinja2 import StrictUndefined
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.cli import register_commands
 from app.config import check_production_config, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
 from app.templating import register_template_filters
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_socket_handlers()
     register_security_headers(app)
     register_template_filters(app)
+    register_commands(app)
     trust_proxies(app)
     return app
 

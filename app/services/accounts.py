@@ -159,7 +159,12 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     """Set a new password after checking the current one; every other session of the user ends."""
     if not verify_password(user, current_password):
         raise ServiceError("That is not your current password.", "current_password", code="wrong_password")
-    check_password(new_password, "new_password")
+    set_password(user, new_password, field="new_password")
+
+
+def set_password(user: User, new_password: str, field: str = "password") -> None:
+    """Give the user a new password (rules checked); every existing session of theirs stops working."""
+    check_password(new_password, field)
     user.password_hash = hash_password(new_password)
     user.auth_version += 1
     db.session.commit()

@@ -15,6 +15,7 @@ from app.models.chat import (
     DIRECT,
     GROUP,
     MEMBER,
+    MODERATOR,
     OWNER,
     ROOM,
     TITLE_MAX_LENGTH,
@@ -227,6 +228,24 @@ def leave(user: User, conversation_id: int) -> Conversation:
             heir.role = OWNER
     _drop_membership(conversation.id, user.id)
     return conversation
+
+
+def create_room(title: str) -> Conversation:
+    """A new public community room (an operator's action)."""
+    room = Conversation(kind=ROOM, title=check_title(title))
+    db.session.add(room)
+    db.session.commit()
+    return room
+
+
+def set_moderator(conversation_id: int, user: User, moderator: bool) -> None:
+    """Make a member of a community room its moderator, or a plain member again."""
+    membership = db.session.get(Membership, (conversation_id, user.id)) if is_db_int(conversation_id, 1) else None
+    room = db.session.get(Conversation, conversation_id) if membership else None
+    if room is None or room.kind != ROOM:
+        raise ServiceError(f"@{user.username} is not in a community room with id {conversation_id}.", code="not_found")
+    membership.role = MODERATOR if moderator else MEMBER
+    db.session.commit()
 
 
 def community_rooms() -> list[tuple[Conversation, int]]:
