@@ -9,7 +9,7 @@ from app.chat import bp
 from app.chat.forms import AddMembersForm, MessageForm, NewGroupForm, RenameGroupForm
 from app.extensions import db
 from app.forms import ActionForm, form_status, show_service_error
-from app.models.chat import GROUP, Conversation
+from app.models.chat import GROUP, OWNER, Conversation
 from app.serializers import conversation_dict, member_dict, message_dict, user_dict
 from app.services import ServiceError, conversations, messaging, presence, social
 
@@ -26,11 +26,15 @@ def _member_conversation(conversation_id: int) -> Conversation:
     return db.session.get(Conversation, membership.conversation_id)
 
 
+def _member_dicts(memberships) -> list[dict]:
+    return [member_dict(membership, presence.is_online(membership.user_id)) for membership in memberships]
+
+
 def _conversation_page(conversation: Conversation, form: MessageForm | None = None, status: int = 200):
     user = _me()
     summary = conversations.summaries(user, conversation.id)[0]
     messages, has_more = messaging.history(user, conversation.id)
-    members = [member_dict(m, presence.is_online(m.user_id)) for m in conversations.members(conversation.id)]
+    members = _member_dicts(conversations.members(conversation.id))
     refusal = conversations.send_refusal(user, conversation)
     data = conversation_dict(summary)
     page = render_template(
@@ -133,9 +137,10 @@ def leave(conversation_id):
     """Leave a group or a room."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    _member_conversation(conversation_id)
     try:
         left = conversations.leave(_me(), conversation_id)
+    except conversations.ConversationNotFound:
+        abort(404)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("chat.conversation", conversation_id=conversation_id))
@@ -163,12 +168,12 @@ def new_group():
 def _settings_page(conversation: Conversation, rename_form=None, add_form=None, status=200):
     members = conversations.members(conversation.id)
     present = {membership.user_id for membership in members}
-    is_owner = any(m.user_id == current_user.id and m.role == "owner" for m in members)
+    is_owner = any(m.user_id == current_user.id and m.role == OWNER for m in members)
     summary = conversations.summaries(_me(), conversation.id)[0]
     page = render_template(
         "chat/group_settings.html",
         conversation=conversation_dict(summary),
-        members=[member_dict(m, presence.is_online(m.user_id)) for m in members],
+        members=_member_dicts(members),
         is_owner=is_owner,
         rename_form=rename_form or RenameGroupForm(title=conversation.title),
         add_form=add_form or AddMembersForm(),

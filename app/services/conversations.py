@@ -79,11 +79,7 @@ def send_refusal(user: User, conversation: Conversation) -> str | None:
     other = direct_partner(conversation, user)
     if other is None:
         return "This account no longer exists."
-    if not social.can_message(user, other):
-        if social.is_blocked_between(user.id, other.id):
-            return "You can't message this person."
-        return f"@{other.username} only accepts messages from friends."
-    return None
+    return social.message_refusal(user, other)
 
 
 # --- creating and joining -------------------------------------------------------------------------
@@ -103,8 +99,9 @@ def open_direct(user: User, username: str) -> Conversation:
     existing = db.session.scalar(select(Conversation).where(Conversation.direct_key == key))
     if existing is not None:
         return existing
-    if not social.can_message(user, other):
-        raise ServiceError(send_refusal_for_new(user, other), code="not_allowed")
+    refusal = social.message_refusal(user, other)
+    if refusal:
+        raise ServiceError(refusal, code="not_allowed")
     conversation = Conversation(kind=DIRECT, direct_key=key, title="")
     db.session.add(conversation)
     try:
@@ -118,13 +115,6 @@ def open_direct(user: User, username: str) -> Conversation:
     for uid in (user.id, other.id):
         rooms.join_user_sockets(uid, rooms.conversation_room(conversation.id))
     return conversation
-
-
-def send_refusal_for_new(user: User, other: User) -> str:
-    """Why a first message to `other` is not possible."""
-    if social.is_blocked_between(user.id, other.id):
-        return "You can't message this person."
-    return f"@{other.username} only accepts messages from friends."
 
 
 def check_title(title: str) -> str:

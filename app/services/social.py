@@ -121,14 +121,22 @@ def visible_user(viewer: User, username: str) -> User:
     return user
 
 
-def can_message(sender: User, recipient: User) -> bool:
-    """Whether sender may start or continue a direct conversation with recipient."""
-    if sender.id == recipient.id or is_blocked_between(sender.id, recipient.id):
-        return False
+def message_refusal(sender: User, recipient: User) -> str | None:
+    """Why sender may not start or continue a direct conversation with recipient, or None if they may."""
+    if sender.id == recipient.id:
+        return "You can't message yourself."
+    if is_blocked_between(sender.id, recipient.id):
+        return "You can't message this person."
     if recipient.message_policy == "friends":
         friendship = _friendship(sender.id, recipient.id)
-        return friendship is not None and friendship.status == ACCEPTED
-    return True
+        if friendship is None or friendship.status != ACCEPTED:
+            return f"@{recipient.username} only accepts messages from friends."
+    return None
+
+
+def can_message(sender: User, recipient: User) -> bool:
+    """Whether sender may start or continue a direct conversation with recipient."""
+    return message_refusal(sender, recipient) is None
 
 
 # --- friend requests ------------------------------------------------------------------------------
