@@ -11,7 +11,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.cli import register_commands
-from app.config import check_production_config, load_config
+from app.config import check_production_config, engine_options, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
 from app.templating import register_template_filters
 
@@ -69,15 +69,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind every extension of app.extensions to this app."""
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("postgresql"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_recycle": 1800})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
 
+    from app.services import socket_registry
     from app.services.accounts import load_user
 
     login_manager.init_app(app)
@@ -88,10 +87,21 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
 
     csrf.init_app(app)
+    if app.config["REDIS_URL"]:
+        app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
     if app.config["SESSION_TYPE"] == "redis":
-        app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(app.config["REDIS_URL"]))
+        app.config.setdefault("SESSION_REDIS", app.extensions["redis"])
+        app.config.setdefault("SESSION_KEY_PREFIX", app.config["REDIS_KEY_PREFIX"] + ":session:")
     sessions.init_app(app)
-    socketio.init_app(app, cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None)
+    socket_registry.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None,
+        # With Redis, every worker publishes its emits there and relays the others' to its clients.
+        message_queue=app.config["REDIS_URL"],
+        channel=app.config["REDIS_KEY_PREFIX"] + ":socketio",
+    )
 
 
 def _unauthorized():

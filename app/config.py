@@ -10,6 +10,9 @@ from pathlib import Path
 STRONG_PASSWORD_HASH = "scrypt:131072:8:1"
 MIN_SCRYPT_N = 2**17
 
+ASYNC_MODES = ("eventlet", "gevent")
+LOG_FORMATS = ("json", "text")
+
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "please-change-me"}
 
 
@@ -67,6 +70,12 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
 
     database_url = normalize_database_url(_env("DATABASE_URL", f"sqlite:///{instance / 'messenger.db'}"))
     redis_url = _env("REDIS_URL") or None
+    async_mode = _env("ASYNC_MODE", "eventlet").lower()
+    if async_mode not in ASYNC_MODES:
+        raise ConfigError(f"ASYNC_MODE must be eventlet or gevent, not {async_mode!r}.")
+    log_format = _env("LOG_FORMAT", "json" if production else "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}.")
 
     config = {
         "APP_ENV": env,
@@ -75,6 +84,13 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
+        # Prefix of every Redis key and of the Socket.IO channel, so several sites can share a Redis.
+        "REDIS_KEY_PREFIX": _env("REDIS_KEY_PREFIX", "messanger"),
+        "ASYNC_MODE": async_mode,
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
+        # On SIGTERM: how long in-flight socket events and requests get before the worker closes.
+        "SHUTDOWN_TIMEOUT": _env_number("SHUTDOWN_TIMEOUT", 20),
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
         "SESSION_TYPE": "redis" if redis_url else "sqlalchemy",
         "SESSION_PERMANENT": True,
@@ -100,6 +116,32 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
     if csrf_key:  # otherwise Flask-WTF signs CSRF tokens with SECRET_KEY
         config["WTF_CSRF_SECRET_KEY"] = csrf_key
     return config
+
+
+def _env_number(name: str, default: int) -> int:
+    value = _env(name, str(default))
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+    return int(value)
+
+
+def engine_options(database_url: str) -> dict:
+    """Connection pool settings. SQLite needs none; a PostgreSQL pool is sized for one worker.
+
+    Each worker serves many sockets from one process, but a greenlet holds a connection only for the
+    few milliseconds of its transaction, so a small pool per worker goes a long way; when all are busy
+    the next request waits up to pool_timeout for one. Recycling and pre-ping replace connections the
+    server or a proxy has closed in the meantime.
+    """
+    if not database_url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_size": _env_number("DATABASE_POOL_SIZE", 10),
+        "max_overflow": _env_number("DATABASE_MAX_OVERFLOW", 10),
+        "pool_recycle": _env_number("DATABASE_POOL_RECYCLE", 1800),
+        "pool_timeout": 10,
+        "pool_pre_ping": True,
+    }
 
 
 def _split(value: str) -> list[str]:

@@ -16,4 +16,5 @@ csrf = CSRFProtect()
 sessions = ServerSideSessions()
 # manage_session=False: Socket.IO events read the same server-side session as HTTP requests,
 # so a login or logout over HTTP is what the sockets see.
-socketio = SocketIO(async_mode="eventlet", manage_session=False)
+# The async mode (eventlet or gevent) and the Redis message queue are set in create_app().
+socketio = SocketIO(manage_session=False)

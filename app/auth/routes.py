@@ -71,7 +71,7 @@ def change_password():
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             # Same session id (its sockets stay in their room), new login id with the new auth version.
             login_user(user, remember=remembered)
-            rooms.disconnect_room(rooms.user_room(user.id), keep_room=rooms.session_room(session.sid))
+            rooms.disconnect_user(user.id, except_session_id=session.sid)
             flash("Your password has been changed. Your other sessions were signed out.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form, password_rules=accounts.PASSWORD_RULES), form_status(

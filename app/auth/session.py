@@ -23,7 +23,7 @@ def end_session(farewell: str) -> None:
     # logout_user() leaves a note for Flask-Login to delete the remember-me cookie; keep only that.
     remember_note = session.get("_remember")
     session.clear()
-    rooms.disconnect_room(rooms.session_room(old_session_id))
+    rooms.disconnect_session(old_session_id)
     if remember_note:
         session["_remember"] = remember_note
     flash(farewell, "info")

@@ -27,7 +27,8 @@ def _member_conversation(conversation_id: int) -> Conversation:
 
 
 def _member_dicts(memberships) -> list[dict]:
-    return [member_dict(membership, presence.is_online(membership.user_id)) for membership in memberships]
+    online = presence.online_among(membership.user_id for membership in memberships)
+    return [member_dict(membership, membership.user_id in online) for membership in memberships]
 
 
 def _conversation_page(conversation: Conversation, form: MessageForm | None = None, status: int = 200):

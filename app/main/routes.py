@@ -16,7 +16,7 @@ def index():
         return render_template(
             "main/home.html",
             friends=friends,
-            online_friend_ids={friend.id for friend in friends if presence.is_online(friend.id)},
+            online_friend_ids=presence.online_among(friend.id for friend in friends),
             incoming=social.incoming_requests(current_user),
             outgoing=social.outgoing_requests(current_user),
             conversations=[conversation_dict(summary) for summary in conversations.summaries(current_user)],

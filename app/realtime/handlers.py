@@ -17,11 +17,6 @@ from app.services import ServiceError, messaging, presence, rooms
 
 log = logging.getLogger(__name__)
 
-# Which user each socket of this worker belongs to, for the disconnect handler: by then a logout
-# may already have ended the session the socket came with.
-_socket_users: dict[str, int] = {}
-
-
 def invalid(message: str) -> dict:
     """The ack for a payload of the wrong shape."""
     return {"ok": False, "error": "invalid", "message": message}
@@ -59,20 +54,19 @@ def on_connect(auth=None):
     if not current_user.is_authenticated:
         raise ConnectionRefused("unauthorized")
     user = current_user._get_current_object()
-    join_room(rooms.session_room(session.sid))
     join_room(rooms.user_room(user.id))
     for conversation_id in db.session.scalars(select(Membership.conversation_id).where(Membership.user_id == user.id)):
         join_room(rooms.conversation_room(conversation_id))
-    _socket_users[request.sid] = user.id
-    presence.connected(user)
+    presence.connected(user, request.sid, session.sid)
 
 
 @socketio.on("disconnect")
 def on_disconnect(*_reason):
-    """Count the user's tabs down; the last one closing makes them offline."""
-    user_id = _socket_users.pop(request.sid, None)
-    if user_id is not None:
-        presence.disconnected(user_id)
+    """Count the user's tabs down; the last one closing makes them offline.
+
+    Looks the socket up by its id: a logout may already have ended the session it came with.
+    """
+    presence.disconnected(request.sid)
 
 
 @event("send_message")

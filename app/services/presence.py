@@ -1,12 +1,8 @@
-"""Who is online: a user is online while at least one of their tabs has a socket open.
+"""Who is online: a user is online while at least one of their tabs has a socket open, on any worker.
 
-The count is kept in this worker's memory; with several workers it moves to Redis (see the
-production work). Presence is announced to the people who can see it: members of the user's
-conversations and their friends.
+The sockets are counted by the socket registry (in Redis when there are several workers). Presence
+is announced to the people who can see it: members of the user's conversations and their friends.
 """
-
-import threading
-from collections import Counter
 
 from sqlalchemy import select
 
@@ -16,14 +12,12 @@ from app.models.chat import Membership
 from app.models.user import User
 from app.serializers import iso
 from app.services import rooms, social
-
-_connections: Counter = Counter()
-_lock = threading.Lock()
+from app.services.socket_registry import registry
 
 
-def is_online(user_id: int) -> bool:
-    """Whether the user has a socket open."""
-    return _connections[user_id] > 0
+def online_among(user_ids) -> set[int]:
+    """Which of these users are online (one lookup for all)."""
+    return registry().online(list(user_ids))
 
 
 def audience(user: User) -> set[int]:
@@ -40,24 +34,21 @@ def _announce(user: User, online: bool) -> None:
         rooms.emit("presence", payload, rooms.user_room(user_id))
 
 
-def connected(user: User) -> None:
+def connected(user: User, sid: str, session_id: str) -> None:
     """A socket of the user opened; announce them when it is their first."""
-    with _lock:
-        _connections[user.id] += 1
-        first = _connections[user.id] == 1
-    if first:
+    if registry().add(sid, user.id, rooms.session_key(session_id)):
         _announce(user, online=True)
 
 
-def disconnected(user_id: int) -> None:
-    """A socket of the user closed; when it was their last, record and announce "last seen"."""
-    with _lock:
-        _connections[user_id] -= 1
-        last = _connections[user_id] <= 0
-        if last:
-            del _connections[user_id]
-    if not last:
-        return
+def disconnected(sid: str) -> None:
+    """A socket closed; when it was its user's last, record and announce "last seen"."""
+    user_id, last = registry().remove(sid)
+    if last:
+        went_offline(user_id)
+
+
+def went_offline(user_id: int) -> None:
+    """The user's last socket is gone: record "last seen" and tell their audience."""
     user = db.session.get(User, user_id)
     if user is None:  # the account was just deleted
         return

@@ -1,15 +1,17 @@
 """Socket.IO room names (chosen by the server, never taken from a payload) and room-wide actions."""
 
+import contextlib
 import hashlib
 
 from app.extensions import socketio
+from app.services.socket_registry import registry
 
 NAMESPACE = "/"
 
 
-def session_room(session_id: str) -> str:
-    """The room holding every socket opened under one browser session."""
-    return "session:" + hashlib.sha256(session_id.encode()).hexdigest()[:32]
+def session_key(session_id: str) -> str:
+    """A name for a browser session that does not reveal its id (which is its cookie's value)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
 
 
 def user_room(user_id: int) -> str:
@@ -22,22 +24,16 @@ def conversation_room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
-def _sids_in(room: str) -> list[str]:
-    server = socketio.server
-    if server is None:  # Socket.IO not initialised (e.g. a CLI command)
-        return []
-    return [sid for sid, _eio_sid in server.manager.get_participants(NAMESPACE, room)]
-
-
 def join_user_sockets(user_id: int, room: str) -> None:
-    """Put every open socket of the user (on this worker) into `room`, e.g. a new conversation's."""
-    for sid in _sids_in(user_room(user_id)):
-        socketio.server.enter_room(sid, room, namespace=NAMESPACE)
+    """Put every open socket of the user, on any worker, into `room` (e.g. a new conversation's)."""
+    for sid in registry().user_sockets(user_id):
+        with contextlib.suppress(KeyError):  # it closed a moment ago
+            socketio.server.enter_room(sid, room, namespace=NAMESPACE)
 
 
 def leave_user_sockets(user_id: int, room: str) -> None:
-    """Take every open socket of the user (on this worker) out of `room`."""
-    for sid in _sids_in(user_room(user_id)):
+    """Take every open socket of the user, on any worker, out of `room`."""
+    for sid in registry().user_sockets(user_id):
         socketio.server.leave_room(sid, room, namespace=NAMESPACE)
 
 
@@ -46,13 +42,19 @@ def emit(event: str, payload: dict, room: str, skip_sid: str | None = None) -> N
     socketio.emit(event, payload, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
 
 
-def disconnect_room(room: str, keep_room: str | None = None) -> int:
-    """Disconnect every socket of this worker in `room` (but not those also in `keep_room`).
+def disconnect_session(session_id: str) -> None:
+    """Close every socket opened under a browser session (signed out), on any worker."""
+    _disconnect(registry().session_sockets(session_key(session_id)))
 
-    Returns how many were disconnected.
-    """
-    kept = set(_sids_in(keep_room)) if keep_room else set()
-    sids = [sid for sid in _sids_in(room) if sid not in kept]
+
+def disconnect_user(user_id: int, except_session_id: str | None = None) -> None:
+    """Close every socket of the user on any worker, except those of one session (the one in use)."""
+    kept = set(registry().session_sockets(session_key(except_session_id))) if except_session_id else set()
+    _disconnect([sid for sid in registry().user_sockets(user_id) if sid not in kept])
+
+
+def _disconnect(sids: list[str]) -> None:
+    if socketio.server is None:  # Socket.IO not initialised (e.g. a CLI command)
+        return
     for sid in sids:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
-    return len(sids)

@@ -148,6 +148,6 @@ def delete_account():
             show_service_error(form, error)
         else:
             end_session("Your account has been deleted.")
-            rooms.disconnect_room(rooms.user_room(user_id))
+            rooms.disconnect_user(user_id)
             return redirect(url_for("main.index"))
     return _index_page(delete_form=form, status=422)
