@@ -1,42 +1,29 @@
-"""Serve Messanger with the eventlet server: `python run.py` (PORT, default 8000)."""
+"""Serve Messanger: `python run.py` (PORT, default 8000; ASYNC_MODE eventlet, the default, or gevent)."""
 
-import eventlet
+import os
+import warnings
+from pathlib import Path
 
-# Patch the standard library before anything else is imported, so sockets, threads and the
-# database drivers cooperate with the event loop.
-eventlet.monkey_patch()
+from dotenv import load_dotenv
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import sys  # noqa: E402
+# ASYNC_MODE may come from .env, and the green library must patch the standard library before
+# anything else is imported, so sockets, threads and the database driver cooperate with its loop.
+load_dotenv(Path(__file__).resolve().parent / ".env")
+if os.environ.get("ASYNC_MODE", "").strip().lower() == "gevent":
+    from gevent import monkey
 
-import eventlet.wsgi  # noqa: E402
+    monkey.patch_all()
+    from psycogreen.gevent import patch_psycopg
 
-from app import create_app  # noqa: E402
-from app.config import ConfigError  # noqa: E402
+    patch_psycopg()
+else:
+    # Known and decided (docs/decisions.md): eventlet is in bugfix-only mode; gevent is the exit.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
 
+    eventlet.monkey_patch()
 
-def serve(app, host: str, port: int, log_output: bool) -> None:
-    """Serve the app (wrapped by Flask-SocketIO) with eventlet's WSGI server."""
-    listener = eventlet.listen((host, port), backlog=1024)
-    # A socket event and its ack are two small writes: without TCP_NODELAY (inherited by every
-    # accepted connection), Nagle's algorithm holds the second back for the client's delayed ACK.
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    eventlet.wsgi.server(listener, app, log_output=log_output)
-
-
-def main() -> None:
-    """Build the app and serve it until interrupted."""
-    try:
-        app = create_app()
-    except ConfigError as error:
-        sys.exit(f"Messanger cannot start: {error}")
-    production = app.config["APP_ENV"] == "production"
-    host = os.environ.get("HOST", "").strip() or ("0.0.0.0" if production else "127.0.0.1")
-    port = int(os.environ.get("PORT", "").strip() or 8000)
-    app.logger.info("Messanger serving on http://%s:%d", "localhost" if host == "127.0.0.1" else host, port)
-    serve(app, host, port, log_output=not production)
-
+from app.server import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,5 @@
 """Messanger: a self-hosted real-time messenger. `create_app()` builds the Flask app."""
 
-import logging
 from pathlib import Path
 
 import redis
@@ -13,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.cli import register_commands
 from app.config import check_production_config, engine_options, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
+from app.log import configure_logging
 from app.templating import register_template_filters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +50,6 @@ def trust_proxies(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-def configure_logging(app: Flask) -> None:
-    """Log to stderr at INFO (DEBUG in development)."""
-    level = logging.DEBUG if app.debug else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -9,7 +9,7 @@ T = TypeVar("T")
 
 
 def green_library() -> str | None:
-    """"eventlet" or "gevent" when run.py monkey-patched this process for it, else None (CLI, tests)."""
+    """ "eventlet" or "gevent" when run.py monkey-patched this process for it, else None (CLI, tests)."""
     if "gevent.monkey" in sys.modules and sys.modules["gevent.monkey"].is_module_patched("socket"):
         return "gevent"
     if "eventlet.patcher" in sys.modules and sys.modules["eventlet.patcher"].is_monkey_patched("socket"):

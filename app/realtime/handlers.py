@@ -2,7 +2,6 @@
 shape, then calls one service function and answers through the ack."""
 
 import functools
-import logging
 
 from flask import request, session
 from flask_login import current_user
@@ -11,11 +10,12 @@ from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # n
 from sqlalchemy import select
 
 from app.extensions import db, socketio
+from app.log import socket_event_failed
 from app.models.chat import Membership
+from app.realtime import in_flight
 from app.serializers import message_dict
 from app.services import ServiceError, messaging, presence, rooms
 
-log = logging.getLogger(__name__)
 
 def invalid(message: str) -> dict:
     """The ack for a payload of the wrong shape."""
@@ -35,13 +35,22 @@ def event(name: str):
         def wrapper(payload=None, *_ignored):
             if not current_user.is_authenticated:
                 disconnect()
+                socket_event_failed(name, "unauthorized", None)
                 return {"ok": False, "error": "unauthorized", "message": "Your session has ended. Sign in again."}
+            user = current_user._get_current_object()
             if not isinstance(payload, dict):
+                socket_event_failed(name, "invalid", user.id)
                 return invalid(f"{name} takes an object.")
             try:
-                return {"ok": True, **(handler(current_user._get_current_object(), payload) or {})}
+                with in_flight.tracked():
+                    return {"ok": True, **(handler(user, payload) or {})}
             except ServiceError as error:
+                socket_event_failed(name, error.code, user.id)
                 return {"ok": False, "error": error.code, "message": error.message}
+            except Exception as error:  # noqa: BLE001 - answered, logged with its traceback
+                db.session.rollback()
+                socket_event_failed(name, "internal", user.id, exc_info=error)
+                return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}
 
         return wrapper
 
@@ -99,7 +108,8 @@ def on_typing(user, payload):
 
 @socketio.on_error_default
 def on_error(error: Exception):
-    """An unexpected error in a handler: log it and answer the ack, keeping the connection up."""
+    """An unexpected error outside an event's own handling (connect, disconnect): log it, keep going."""
     db.session.rollback()
-    log.error("socket event failed", exc_info=error)
+    event_name = (getattr(request, "event", None) or {}).get("message", "connect")
+    socket_event_failed(event_name, "internal", None, exc_info=error)
     return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}

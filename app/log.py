@@ -1,0 +1,87 @@
+"""Structured logs: one line per HTTP request and per failed socket event, as JSON in production.
+
+Lines carry what an operator needs (method, path, status, duration, user id, request id) and never
+a body, a query string, a cookie or a header value other than the request id.
+"""
+
+import logging
+import sys
+import time
+import uuid
+
+from flask import Flask, g, request
+from pythonjsonlogger.json import JsonFormatter
+
+request_log = logging.getLogger("messanger.request")
+socket_log = logging.getLogger("messanger.socket")
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _TextFormatter(logging.Formatter):
+    """The development format, with the structured fields appended as key=value."""
+
+    FIELDS = ("method", "path", "status", "duration_ms", "event", "error", "user_id", "request_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extra = " ".join(f"{name}={getattr(record, name)}" for name in self.FIELDS if hasattr(record, name))
+        return f"{line} {extra}" if extra else line
+
+
+def configure_logging(app: Flask) -> None:
+    """Send every logger's records to stderr, as JSON lines or readable text (LOG_FORMAT)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if app.config["LOG_FORMAT"] == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(_TextFormatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(app.config["LOG_LEVEL"])
+    logging.captureWarnings(True)
+    # Werkzeug's dev server would log each request a second time; ours is the one line.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app.before_request(_start_timer)
+    app.after_request(_log_request)
+
+
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+    # The platform's router may have named the request already (Heroku, Render: X-Request-ID).
+    g.request_id = (request.headers.get("X-Request-ID") or "")[:64] or uuid.uuid4().hex
+
+
+def _log_request(response):
+    started = g.get("request_started")
+    request_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            "user_id": user_id(),
+            "request_id": g.get("request_id"),
+        },
+    )
+    return response
+
+
+def user_id() -> int | None:
+    """The signed-in user's id if this request already loaded them (never a query of its own)."""
+    user = g.get("_login_user")
+    return user.id if user is not None and user.is_authenticated else None
+
+
+def socket_event_failed(event: str, error: str, user: int | None, exc_info: BaseException | None = None) -> None:
+    """One line for a socket event answered with an error (and the traceback for our own faults)."""
+    level = logging.ERROR if exc_info else logging.INFO
+    socket_log.log(
+        level, "socket event failed", extra={"event": event, "error": error, "user_id": user}, exc_info=exc_info
+    )
