@@ -9,6 +9,7 @@ from jinja2 import StrictUndefined
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import in_flight
 from app.cli import register_commands
 from app.config import check_production_config, engine_options, load_config
 from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
@@ -88,6 +89,7 @@ def register_extensions(app: Flask) -> None:
         app.config.setdefault("SESSION_KEY_PREFIX", app.config["REDIS_KEY_PREFIX"] + ":session:")
     sessions.init_app(app)
     socket_registry.init_app(app)
+    app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],

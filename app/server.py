@@ -1,25 +1,24 @@
 """The production server: the app on eventlet's (or gevent's) WSGI server, a heartbeat for the socket
 registry, and a graceful stop on SIGTERM. Started by run.py, which monkey-patches first."""
 
-import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
-import time
 
 from flask import Flask
 
-from app import create_app
+from app import create_app, in_flight
 from app.concurrency import green_library
 from app.config import ConfigError
 from app.extensions import db, socketio
-from app.realtime import in_flight
 from app.services import presence, rooms
 from app.services.socket_registry import HEARTBEAT_SECONDS, registry
 
 log = logging.getLogger("messanger.server")
+
+ACK_SETTLE_SECONDS = 0.25
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -32,31 +31,50 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+class _HeldListener:
+    """The listening socket as eventlet.wsgi.server sees it. Closing it would end the server's
+    accept loop, and eventlet then shuts every websocket at once; held, the loop waits instead, and
+    open connections live on while in-flight work finishes."""
+
+    def __init__(self, listener: socket.socket):
+        import eventlet.event
+
+        self._listener = listener
+        self._holding = False
+        self._never = eventlet.event.Event()
+
+    def accept(self):
+        try:
+            return self._listener.accept()
+        except OSError:
+            if not self._holding:
+                raise
+            self._never.wait()
+
+    def hold(self) -> None:
+        """Close the socket (new connections are refused) but keep the accept loop waiting."""
+        self._holding = True
+        self._listener.close()
+
+    def __getattr__(self, name):
+        return getattr(self._listener, name)
+
+
 class EventletServer:
-    """eventlet.wsgi.server in a green thread, so it can be told to stop accepting."""
+    """eventlet.wsgi.server in a green thread, able to stop accepting while it serves on."""
 
     def __init__(self, app: Flask, listener: socket.socket):
         import eventlet
         import eventlet.wsgi
 
-        self.listener = listener
-        self.thread = eventlet.spawn(
-            eventlet.wsgi.server, listener, app, log=logging.getLogger("eventlet.wsgi"), log_output=False
+        self.listener = _HeldListener(listener)
+        eventlet.spawn(
+            eventlet.wsgi.server, self.listener, app, log=logging.getLogger("eventlet.wsgi"), log_output=False
         )
 
     def stop_accepting(self) -> None:
-        """Close the door: the accept loop ends and new connections are refused."""
-        # The server then waits, in its own green thread, for the connections it has (see finished).
-        self.thread.kill()
-        self.listener.close()
-
-    def finish(self, timeout: float) -> None:
-        """Wait for the open connections' requests to end, at most `timeout` seconds."""
-        import eventlet
-        from greenlet import GreenletExit
-
-        with eventlet.Timeout(timeout, False), contextlib.suppress(GreenletExit):
-            self.thread.wait()  # ends with the GreenletExit that stop_accepting() sent
+        """Close the door: new connections are refused; open ones carry on."""
+        self.listener.hold()
 
 
 class GeventServer:
@@ -69,12 +87,8 @@ class GeventServer:
         self.server.start()
 
     def stop_accepting(self) -> None:
-        """Close the door: new connections are refused."""
+        """Close the door: new connections are refused; open ones carry on."""
         self.server.close()
-
-    def finish(self, timeout: float) -> None:
-        """Wait for the open connections' requests to end, at most `timeout` seconds."""
-        self.server.stop(timeout=timeout)
 
 
 class Worker:
@@ -114,14 +128,15 @@ class Worker:
         self.stop_requested = True
 
     def stop(self) -> None:
-        """Stop taking connections, let in-flight events finish, then close the sockets."""
+        """Stop taking connections, let in-flight requests and events finish, then close the sockets."""
         self.stopping = True
         timeout = self.app.config["SHUTDOWN_TIMEOUT"]
-        deadline = time.monotonic() + timeout
-        log.info("stopping: no new connections; waiting for in-flight events")
+        log.info("stopping: no new connections; waiting for in-flight requests and events")
         self.server.stop_accepting()
         if not in_flight.wait_until_idle(timeout):
-            log.warning("stopping: events still in flight after %ss", timeout)
+            log.warning("stopping: work still in flight after %ss", timeout)
+        # A finished handler's ack is queued a moment later, after its request teardown.
+        socketio.sleep(ACK_SETTLE_SECONDS)
         # Clients reconnect (to another worker, or to this one restarted) and catch up with sync.
         with self.app.app_context():
             server = socketio.server
@@ -129,7 +144,6 @@ class Worker:
                 server.disconnect(sid, namespace=rooms.NAMESPACE, ignore_queue=True)
             registry().retire()
             db.session.remove()
-        self.server.finish(max(deadline - time.monotonic(), 1))
         log.info("stopped")
 
 
@@ -148,3 +162,7 @@ def main() -> None:
     shown = "localhost" if host == "127.0.0.1" else host
     log.info("Messanger serving on http://%s:%d (%s)", shown, port, app.config["ASYNC_MODE"])
     worker.serve_until_stopped()
+    # Everything is drained; skip the interpreter's teardown, where the server's leftover green
+    # threads (the held accept loop, the Redis listener, Engine.IO's service task) would linger.
+    logging.shutdown()
+    os._exit(0)

@@ -9,10 +9,10 @@ from flask_socketio import disconnect, join_room
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
 from sqlalchemy import select
 
+from app import in_flight
 from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
-from app.realtime import in_flight
 from app.serializers import message_dict
 from app.services import ServiceError, messaging, presence, rooms
 
