@@ -11,7 +11,7 @@ run: setup migrate  ## set up, migrate the database and serve http://localhost:8
 
 test: setup-dev  ## set up the test tools and run the linter and the whole test suite
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed

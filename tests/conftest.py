@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,21 @@ def postgres_databases():
     databases.close()
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """TEST_REDIS_URL (a Redis that tests may write to, under their own key prefixes)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        skip_or_fail("TEST_REDIS_URL is not set: Redis tests skipped")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as error:
+        skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {error}")
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request):
     """A fresh, migrated database on each engine the product supports."""
@@ -293,7 +309,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`python run.py` (eventlet) in a subprocess, on a free port, with its own database."""
+    """`python run.py` (eventlet, or gevent with ASYNC_MODE=gevent) in a subprocess, on a free port,
+    with its own database."""
 
     def __init__(self, database_url: str, log_path: Path, **env):
         self.port = free_port()
@@ -348,12 +365,19 @@ class LiveServer:
         self._log.close()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres", "postgres-gevent"])
 def live_server(request, tmp_path_factory):
-    """A real eventlet server per database engine, shared by the session; tests use unique usernames."""
-    databases = request.getfixturevalue(f"{request.param}_databases")
+    """A real server per database engine (eventlet), and one under the alternative async mode
+    (gevent, on PostgreSQL), each shared by the session; tests use unique usernames."""
+    engine, _, async_mode = request.param.partition("-")
+    databases = request.getfixturevalue(f"{engine}_databases")
     folder = tmp_path_factory.mktemp("server")
-    server = LiveServer(databases.create(), folder / "server.log", AVATAR_FOLDER=str(folder / "avatars"))
+    server = LiveServer(
+        databases.create(),
+        folder / "server.log",
+        ASYNC_MODE=async_mode or "eventlet",
+        AVATAR_FOLDER=str(folder / "avatars"),
+    )
     yield server
     server.stop()
 
@@ -404,6 +428,25 @@ class HttpUser:
 def http_user(live_server):
     """Make HttpUser objects for the live server."""
     return lambda: HttpUser(live_server.url)
+
+
+@pytest.fixture
+def open_socket():
+    """Open Socket tabs for HttpUsers (on whatever server they use); all are closed after the test."""
+    from tests.realtime import Socket  # it builds on this module's HttpUser
+
+    opened = []
+
+    def open_(user: HttpUser) -> Socket:
+        tab = Socket(user)
+        opened.append(tab)
+        return tab
+
+    yield open_
+    # In parallel: a client waits up to 3 s for the server's websocket close frame (gevent answers
+    # late). disconnect() is a no-op for a socket already closed or dropped by the server.
+    with ThreadPoolExecutor(max(len(opened), 1)) as pool:
+        list(pool.map(lambda tab: tab.client.disconnect(), opened))
 
 
 # --- a real browser ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.config import STRONG_PASSWORD_HASH, ConfigError, load_config, normalize_database_url
+from app.config import STRONG_PASSWORD_HASH, ConfigError, engine_options, load_config, normalize_database_url
 from app.extensions import db, socketio
 from tests.conftest import ROOT, app_config
 
@@ -124,3 +124,55 @@ def test_production_trusts_one_proxy_by_default(monkeypatch, tmp_path):
     assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 1
     monkeypatch.setenv("APP_ENV", "development")
     assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ASYNC_MODE", "asyncio", "ASYNC_MODE must be eventlet or gevent"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or text"),
+        ("SHUTDOWN_TIMEOUT", "soon", "SHUTDOWN_TIMEOUT must be a whole number"),
+    ],
+)
+def test_unusable_server_settings_are_refused_with_a_clear_message(monkeypatch, tmp_path, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(tmp_path))
+
+
+def test_gevent_is_the_alternative_async_mode(monkeypatch, tmp_path):
+    monkeypatch.setenv("ASYNC_MODE", "GEVENT")
+    assert load_config(str(tmp_path))["ASYNC_MODE"] == "gevent"
+    monkeypatch.delenv("ASYNC_MODE")
+    assert load_config(str(tmp_path))["ASYNC_MODE"] == "eventlet"
+
+
+def test_logs_are_json_in_production_and_text_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    monkeypatch.setenv("APP_ENV", "production")
+    assert load_config(str(tmp_path))["LOG_FORMAT"] == "json"
+    monkeypatch.setenv("APP_ENV", "development")
+    assert load_config(str(tmp_path))["LOG_FORMAT"] == "text"
+
+
+def test_a_postgres_pool_is_sized_recycled_and_pre_pinged(monkeypatch):
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "4")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "6")
+    monkeypatch.delenv("DATABASE_POOL_RECYCLE", raising=False)
+    assert engine_options("postgresql://u@h/d") == {
+        "pool_size": 4,
+        "max_overflow": 6,
+        "pool_recycle": 1800,
+        "pool_timeout": 10,
+        "pool_pre_ping": True,
+    }
+    assert engine_options("sqlite:///x.db") == {}
+
+
+def test_the_app_uses_its_pool_settings_on_postgres(postgres_databases):
+    url = postgres_databases.create()
+    app = create_app(app_config(url))
+    with app.app_context():
+        assert db.engine.pool.size() == 10 and db.engine.pool._recycle == 1800
+        db.engine.dispose()
+    postgres_databases.drop(url)

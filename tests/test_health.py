@@ -1,10 +1,8 @@
 """/healthz: 200 when the database (and Redis, when configured) answer; 503 when one does not."""
 
-import os
-
 from app import create_app
 from app.extensions import db
-from tests.conftest import app_config, skip_or_fail
+from tests.conftest import app_config
 
 
 def test_healthy(client):
@@ -35,10 +33,7 @@ def test_a_stopped_redis_is_reported(sqlite_databases):
     sqlite_databases.drop(url)
 
 
-def test_a_running_redis_is_reported(sqlite_databases):
-    redis_url = os.environ.get("TEST_REDIS_URL")
-    if not redis_url:
-        skip_or_fail("TEST_REDIS_URL is not set: Redis tests skipped")
+def test_a_running_redis_is_reported(sqlite_databases, redis_url):
     url = sqlite_databases.create()
     app = create_app(app_config(url, REDIS_URL=redis_url))
     response = app.test_client().get("/healthz")

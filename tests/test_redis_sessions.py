@@ -1,6 +1,5 @@
 """With REDIS_URL set, sessions live in Redis (so several workers share them)."""
 
-import os
 import uuid
 
 import pytest
@@ -8,26 +7,15 @@ import redis
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import AuthActions, app_config, skip_or_fail
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        skip_or_fail("TEST_REDIS_URL is not set: Redis tests skipped")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as error:
-        skip_or_fail(f"Redis at TEST_REDIS_URL is not reachable: {error}")
-    return url
+from tests.conftest import AuthActions, app_config
 
 
 @pytest.fixture
 def redis_app(redis_url, sqlite_databases):
-    prefix = f"test-{uuid.uuid4().hex}:session:"
+    key_prefix = f"test-{uuid.uuid4().hex}"
+    prefix = f"{key_prefix}:session:"
     url = sqlite_databases.create()
-    app = create_app(app_config(url, SESSION_TYPE="redis", REDIS_URL=redis_url, SESSION_KEY_PREFIX=prefix))
+    app = create_app(app_config(url, SESSION_TYPE="redis", REDIS_URL=redis_url, REDIS_KEY_PREFIX=key_prefix))
     yield app, redis.Redis.from_url(redis_url), prefix
     with app.app_context():
         db.engine.dispose()

@@ -1,0 +1,118 @@
+"""Several workers, one site: two real server processes on two ports, one PostgreSQL database and one
+Redis (sessions, the Socket.IO message queue and the socket registry). Clients on different workers
+must see each other's messages, read receipts, typing and presence as if there were one server."""
+
+import threading
+import uuid
+
+import pytest
+import redis
+
+from tests.conftest import HttpUser, LiveServer
+from tests.realtime import EVENT_TIMEOUT, GRACE, befriend, create_group, direct_chat, history, user_id
+
+
+@pytest.fixture(scope="module", params=["eventlet", "gevent"])
+def workers(request, postgres_databases, redis_url, tmp_path_factory):
+    """Two workers of one site (same database, Redis and key prefix), under one async mode."""
+    database_url = postgres_databases.create()
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    folder = tmp_path_factory.mktemp(f"workers-{request.param}")
+    environment = {
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "ASYNC_MODE": request.param,
+        "AVATAR_FOLDER": str(folder / "avatars"),
+    }
+    first = LiveServer(database_url, folder / "worker-1.log", **environment)
+    second = LiveServer(database_url, folder / "worker-2.log", **environment)
+    yield first, second
+    first.stop()
+    second.stop()
+    postgres_databases.drop(database_url)
+    store = redis.Redis.from_url(redis_url)
+    for key in store.scan_iter(f"{prefix}:*"):
+        store.delete(key)
+
+
+def on(server: LiveServer, user: HttpUser) -> HttpUser:
+    """The same person (same session cookie) talking to another worker."""
+    other = HttpUser(server.url)
+    other.http.cookies.update(user.http.cookies)
+    other.username = user.username
+    return other
+
+
+def test_messages_cross_workers_both_ways_and_reach_a_group_made_on_the_other_worker(workers, open_socket):
+    """A on worker 1 and B on worker 2 chat; C, whose socket is on worker 2, is put into a group
+    created on worker 1 and gets its first message live, without reconnecting."""
+    first, second = workers
+    a = HttpUser(first.url).register()
+    b, c = HttpUser(second.url).register(), HttpUser(second.url).register()
+    chat = direct_chat(a, on(first, b))
+    a_tab, b_tab, c_tab = open_socket(a), open_socket(b), open_socket(c)
+
+    sent = a_tab.send(chat, "from worker 1")
+    assert b_tab.wait_for("message") == [sent]
+    reply = b_tab.send(chat, "from worker 2")
+    assert a_tab.wait_for("message", lambda m: m["seq"] == reply["seq"]) == [reply]
+
+    befriend(a, on(first, c))
+    c_id = user_id(c, direct_chat(c, b))
+    group = create_group(a, [c_id], title="Across workers")
+    hello = a_tab.send(group, "welcome")
+    assert c_tab.wait_for("message", lambda m: m["conversation_id"] == group) == [hello]
+    assert [m["body"] for m in history(c, group)] == ["welcome"]
+
+
+def test_read_receipts_and_typing_cross_workers(workers, open_socket):
+    """B marks read and types on worker 2; A's tab on worker 1 gets both."""
+    first, second = workers
+    a, b = HttpUser(first.url).register(), HttpUser(second.url).register()
+    chat = direct_chat(a, on(first, b))
+    a_tab, b_tab = open_socket(a), open_socket(b)
+    message = a_tab.send(chat, "read me")
+    b_tab.wait_for("message")
+
+    assert b_tab.call("mark_read", {"conversation_id": chat, "seq": message["seq"]})["ok"] is True
+    receipt = a_tab.wait_for("read")
+    assert receipt and receipt[0]["conversation_id"] == chat and receipt[0]["seq"] == message["seq"]
+
+    assert b_tab.call("typing", {"conversation_id": chat}) == {"ok": True}
+    typing = a_tab.wait_for("typing")
+    assert typing and typing[0]["conversation_id"] == chat
+
+
+def test_presence_counts_a_users_tabs_on_every_worker(workers, open_socket):
+    """B online on worker 2, a second tab on worker 1: closing either one alone says nothing; closing
+    the last says offline. Pages on either worker show B online meanwhile."""
+    first, second = workers
+    a = HttpUser(first.url).register()
+    b = HttpUser(second.url).register()
+    befriend(a, on(first, b))
+    watcher = open_socket(a)
+
+    b_tab_on_second = open_socket(b)
+    online = watcher.wait_for("presence")
+    assert len(online) == 1 and online[0]["online"] is True
+    b_id = online[0]["user_id"]
+    for page in (a.http.get(first.url + "/", timeout=10), on(second, a).http.get(second.url + "/", timeout=10)):
+        assert page.ok and f'data-presence-for="{b_id}" data-online="true"' in page.text
+
+    b_tab_on_first = open_socket(on(first, b))
+    b_tab_on_second.close()
+    threading.Event().wait(GRACE)
+    assert watcher.received("presence") == online
+
+    b_tab_on_first.close()
+    events = watcher.wait_for("presence", count=2)
+    assert len(events) == 2 and events[1]["online"] is False and events[1]["user_id"] == b_id
+
+
+def test_signing_out_on_one_worker_closes_that_sessions_sockets_on_the_other(workers, open_socket):
+    """Logout over HTTP on worker 1 disconnects the session's socket held by worker 2."""
+    first, second = workers
+    a = HttpUser(first.url).register()
+    tab_on_second = open_socket(on(second, a))
+    assert a.logout().ok
+    assert tab_on_second.disconnected.wait(EVENT_TIMEOUT)

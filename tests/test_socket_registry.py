@@ -1,0 +1,123 @@
+"""The socket registry: open sockets by user and by session, in memory (one worker) or in Redis
+(several workers), with the same answers from both; and the Redis heartbeat that clears away the
+sockets of a worker that died."""
+
+import threading
+import uuid
+
+import pytest
+import redis
+
+from app.services.socket_registry import DEAD_AFTER_SECONDS, MemoryRegistry, RedisRegistry
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix of this test's own in the test Redis, deleted afterwards."""
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"test-{uuid.uuid4().hex[:12]}:sockets"
+    yield client, prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def registry(request):
+    """A registry of each kind."""
+    if request.param == "memory":
+        return MemoryRegistry()
+    client, prefix = request.getfixturevalue("redis_prefix")
+    return RedisRegistry(client, prefix)
+
+
+def test_the_first_socket_of_a_user_brings_them_online_and_the_last_takes_them_off(registry):
+    assert registry.add("s1", 7, "session-a") is True
+    assert registry.add("s2", 7, "session-b") is False
+    assert registry.add("s3", 8, "session-c") is True
+    assert registry.online([7, 8, 9]) == {7, 8}
+
+    assert registry.remove("s1") == (7, False)
+    assert registry.online([7]) == {7}
+    assert registry.remove("s2") == (7, True)
+    assert registry.online([7, 8]) == {8}
+
+
+def test_sockets_are_found_by_user_and_by_session(registry):
+    registry.add("s1", 7, "session-a")
+    registry.add("s2", 7, "session-a")
+    registry.add("s3", 7, "session-b")
+    registry.add("s4", 8, "session-c")
+    assert sorted(registry.user_sockets(7)) == ["s1", "s2", "s3"]
+    assert sorted(registry.session_sockets("session-a")) == ["s1", "s2"]
+    registry.remove("s2")
+    assert sorted(registry.session_sockets("session-a")) == ["s1"]
+    assert registry.user_sockets(9) == [] and registry.session_sockets("nobody") == []
+
+
+def test_an_unknown_or_repeated_removal_changes_nothing(registry):
+    registry.add("s1", 7, "session-a")
+    assert registry.remove("never-added") == (None, False)
+    assert registry.remove("s1") == (7, True)
+    assert registry.remove("s1") == (None, False)
+    assert registry.online([7]) == set()
+
+
+def test_two_workers_adding_and_removing_at_once_keep_an_exact_count(redis_prefix):
+    """Two registries (two workers) open and close sockets of one user concurrently: exactly one
+    call saw the user come online first and exactly one saw the last socket go."""
+    client, prefix = redis_prefix
+    workers = [RedisRegistry(client, prefix), RedisRegistry(client, prefix)]
+    firsts, lasts = [], []
+
+    def churn(worker: RedisRegistry, name: str) -> None:
+        sids = [f"{name}-{i}" for i in range(50)]
+        firsts.extend(worker.add(sid, 7, name) for sid in sids)
+        lasts.extend(worker.remove(sid)[1] for sid in sids)
+
+    threads = [threading.Thread(target=churn, args=(worker, f"w{i}")) for i, worker in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert workers[0].online([7]) == set()
+    assert firsts.count(True) == lasts.count(True)
+    assert firsts.count(True) >= 1
+
+
+def test_the_sockets_of_a_dead_worker_are_swept_and_their_users_go_offline(redis_prefix):
+    """Worker A stops beating; B's next heartbeat removes A's sockets and reports the users who are
+    now offline everywhere (not those who still have a socket on B)."""
+    client, prefix = redis_prefix
+    a, b = RedisRegistry(client, prefix), RedisRegistry(client, prefix)
+    a.heartbeat()
+    b.heartbeat()
+    a.add("a1", 5, "session-1")
+    a.add("a2", 7, "session-2")
+    b.add("b1", 5, "session-3")
+
+    assert b.heartbeat() == []  # A is alive
+    make_silent(client, prefix, a)
+    assert b.heartbeat() == [7]
+    assert b.online([5, 7]) == {5}
+    assert b.user_sockets(5) == ["b1"]
+    assert b.heartbeat() == []  # swept once
+
+
+def test_a_worker_swept_after_a_stall_registers_its_sockets_again(redis_prefix):
+    client, prefix = redis_prefix
+    a, b = RedisRegistry(client, prefix), RedisRegistry(client, prefix)
+    a.heartbeat()
+    a.add("a1", 7, "session-1")
+    make_silent(client, prefix, a)
+    assert b.heartbeat() == [7]
+    assert b.online([7]) == set()
+
+    a.heartbeat()  # A wakes up: its socket is still open
+    assert b.online([7]) == {7}
+    assert a.remove("a1") == (7, True)
+
+
+def make_silent(client: redis.Redis, prefix: str, worker: RedisRegistry) -> None:
+    """Make the worker's last heartbeat look older than the dead-after limit."""
+    seconds, _micro = client.time()
+    client.zadd(f"{prefix}:workers", {worker.worker_id: seconds - DEAD_AFTER_SECONDS - 1})
