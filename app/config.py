@@ -108,8 +108,6 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
         # How many proxies in front of the app set X-Forwarded-* (Render, Heroku: 1). 0 trusts none.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "1" if production else "0")),
-        # Uploaded pictures; default instance/avatars.
-        "AVATAR_FOLDER": _env("AVATAR_FOLDER") or None,
         "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(_env("SOCKETIO_ALLOWED_ORIGINS")),
     }
     csrf_key = _env("WTF_CSRF_SECRET_KEY")

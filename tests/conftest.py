@@ -185,7 +185,7 @@ def database_url(request):
 @pytest.fixture
 def app(database_url, tmp_path):
     """The app on a fresh migrated database (never create_all: the migrations are under test)."""
-    app = create_app(app_config(database_url, AVATAR_FOLDER=str(tmp_path / "avatars")))
+    app = create_app(app_config(database_url))
     yield app
     with app.app_context():
         db.session.remove()
@@ -376,7 +376,6 @@ def live_server(request, tmp_path_factory):
         databases.create(),
         folder / "server.log",
         ASYNC_MODE=async_mode or "eventlet",
-        AVATAR_FOLDER=str(folder / "avatars"),
     )
     yield server
     server.stop()

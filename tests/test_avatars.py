@@ -8,7 +8,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Avatar, User
+from app.models import Avatar, UploadedPicture, User
 from app.services import ServiceError, avatars
 from tests import images
 from tests.conftest import extract_csrf
@@ -56,13 +56,13 @@ def test_choosing_a_bundled_avatar(make_user, app):
 def test_an_upload_is_cropped_square_resized_and_stripped_of_metadata(make_user, app):
     ana = make_user("ana")
     avatars.upload_avatar(ana, images.picture("JPEG", size=(900, 500), exif=True))
-    stored = avatars.avatar_folder() / ana.avatar_upload
-    with Image.open(stored) as image:
+    stored = avatars.uploaded_picture(ana.avatar_upload).data
+    with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "WEBP"
         assert image.size == (avatars.AVATAR_SIZE, avatars.AVATAR_SIZE)
         assert not image.getexif()
         assert "exif" not in image.info and "icc_profile" not in image.info
-    assert b"SecretCam" not in stored.read_bytes()
+    assert b"SecretCam" not in stored
     with app.test_request_context():
         assert ana.avatar_url == f"/media/avatars/{ana.avatar_upload}"
 
@@ -93,7 +93,7 @@ def test_bad_files_are_refused_and_nothing_is_stored(make_user, label, data, mes
     avatars.choose_avatar(ana, fox.id)
     with pytest.raises(ServiceError, match=message):
         avatars.upload_avatar(ana, data)
-    assert list(avatars.avatar_folder().iterdir()) == []
+    assert stored_pictures() == []
     db.session.expire_all()
     assert db.session.get(User, ana.id).avatar_upload is None
     assert db.session.get(User, ana.id).avatar == fox
@@ -105,21 +105,26 @@ def test_files_over_2_mb_are_refused(make_user):
     assert len(data) > avatars.UPLOAD_MAX_BYTES
     with pytest.raises(ServiceError, match="larger than 2 MB"):
         avatars.upload_avatar(ana, data)
-    assert list(avatars.avatar_folder().iterdir()) == []
+    assert stored_pictures() == []
 
 
-def test_replacing_a_picture_deletes_the_old_file_unless_someone_else_uses_it(make_user):
+def stored_pictures() -> list[str]:
+    """The names of the uploaded pictures in the database."""
+    return list(db.session.scalars(select(UploadedPicture.name).order_by(UploadedPicture.name)))
+
+
+def test_replacing_a_picture_deletes_the_old_one_unless_someone_else_uses_it(make_user):
     ana, bob = make_user("ana"), make_user("bob")
     first = images.picture("PNG", colour=(1, 2, 3))
     avatars.upload_avatar(ana, first)
-    avatars.upload_avatar(bob, first)  # the same picture: one file, two users
+    avatars.upload_avatar(bob, first)  # the same picture: one row, two users
     shared = ana.avatar_upload
     assert bob.avatar_upload == shared
+    assert stored_pictures() == [shared]
     avatars.upload_avatar(ana, images.picture("PNG", colour=(9, 9, 9)))
-    assert (avatars.avatar_folder() / shared).exists()  # bob still uses it
+    assert shared in stored_pictures()  # bob still uses it
     avatars.use_initials(bob)
-    assert not (avatars.avatar_folder() / shared).exists()
-    assert sorted(p.name for p in avatars.avatar_folder().iterdir()) == [ana.avatar_upload]
+    assert stored_pictures() == [ana.avatar_upload]
 
 
 def test_initials_svg_escapes_its_text():
@@ -139,11 +144,11 @@ def upload(client, data: bytes, filename: str = "me.png"):
     )
 
 
-def test_upload_page_refuses_a_renamed_text_file_with_a_clear_message(logged_in_client, app):
+def test_upload_page_refuses_a_renamed_text_file_with_a_clear_message(logged_in_client, ctx):
     response = upload(logged_in_client, images.TEXT_AS_PNG, "holiday.png")
     assert response.status_code == 422
     assert "not a PNG, JPEG or WebP picture" in response.get_data(as_text=True)
-    assert not Path(app.config["AVATAR_FOLDER"]).exists() or not any(Path(app.config["AVATAR_FOLDER"]).iterdir())
+    assert stored_pictures() == []
 
 
 def test_upload_between_2_and_3_mb_gets_a_field_error(logged_in_client):

@@ -103,7 +103,7 @@ def own_server(request, tmp_path):
     without TEST_POSTGRES_URL, through the postgres_databases fixture)."""
     databases = request.getfixturevalue(f"{request.param}_databases")
     database_url = databases.create()
-    server = LiveServer(database_url, tmp_path / "server.log", AVATAR_FOLDER=str(tmp_path / "avatars"))
+    server = LiveServer(database_url, tmp_path / "server.log")
     yield server
     server.stop()
     print(f"{request.param} server log:\n{server.log_tail(60)}")  # shown by pytest only on failure

@@ -22,7 +22,6 @@ def workers(request, postgres_databases, redis_url, tmp_path_factory):
         "REDIS_URL": redis_url,
         "REDIS_KEY_PREFIX": prefix,
         "ASYNC_MODE": request.param,
-        "AVATAR_FOLDER": str(folder / "avatars"),
     }
     first = LiveServer(database_url, folder / "worker-1.log", **environment)
     second = LiveServer(database_url, folder / "worker-2.log", **environment)

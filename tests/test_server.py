@@ -19,9 +19,7 @@ from tests.realtime import EVENT_TIMEOUT, direct_chat, history
 def postgres_server(request, postgres_databases, tmp_path):
     """A server of this test's own, on a fresh PostgreSQL database, under one async mode."""
     database_url = postgres_databases.create()
-    server = LiveServer(
-        database_url, tmp_path / "server.log", ASYNC_MODE=request.param, AVATAR_FOLDER=str(tmp_path / "avatars")
-    )
+    server = LiveServer(database_url, tmp_path / "server.log", ASYNC_MODE=request.param)
     server.database_url = database_url
     yield server
     server.stop()
@@ -131,7 +129,6 @@ def json_logging_server(request, sqlite_databases, tmp_path):
         tmp_path / "server.log",
         ASYNC_MODE=request.param,
         LOG_FORMAT="json",
-        AVATAR_FOLDER=str(tmp_path / "avatars"),
     )
     yield server
     server.stop()

@@ -1,9 +1,19 @@
 """The data model. Importing this package registers every table on the metadata."""
 
-from app.models.avatar import Avatar
+from app.models.avatar import Avatar, UploadedPicture
 from app.models.chat import Conversation, Membership, Message
 from app.models.session import ServerSession
 from app.models.social import Block, Friendship
 from app.models.user import User
 
-__all__ = ["Avatar", "Block", "Conversation", "Friendship", "Membership", "Message", "ServerSession", "User"]
+__all__ = [
+    "Avatar",
+    "Block",
+    "Conversation",
+    "Friendship",
+    "Membership",
+    "Message",
+    "ServerSession",
+    "UploadedPicture",
+    "User",
+]

@@ -1,10 +1,12 @@
-"""The bundled set of avatars people can pick from."""
+"""Pictures: the bundled set of avatars people can pick from, and the pictures they upload."""
+
+from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, UTCDateTime, utcnow
 
 # Background and text colours of the initials avatars drawn for people without a picture; each
 # pair keeps at least 4.5:1 contrast.
@@ -40,3 +42,15 @@ class Avatar(Base):
     def url(self) -> str:
         """Where the browser loads the picture."""
         return url_for("static", filename=self.static_path)
+
+
+class UploadedPicture(Base):
+    """A picture someone uploaded, re-encoded as WebP. Kept in the database, so every worker on
+    every host serves it and a database backup holds it; named by its content's hash, so identical
+    uploads share one row and its address can be cached forever."""
+
+    __tablename__ = "uploaded_pictures"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -43,8 +43,8 @@ class User(UserMixin, Base):
     last_name_key: Mapped[str] = mapped_column(search_key(NAME_MAX_LENGTH), default="", index=True)
     bio: Mapped[str] = mapped_column(String(BIO_MAX_LENGTH), default="")
     avatar_id: Mapped[int | None] = mapped_column(ForeignKey("avatars.id", ondelete="SET NULL"))
-    # File name of an uploaded picture in the avatar folder (content-addressed), if any.
-    avatar_upload: Mapped[str | None] = mapped_column(String(80))
+    # The uploaded picture (named by its content hash), if any.
+    avatar_upload: Mapped[str | None] = mapped_column(ForeignKey("uploaded_pictures.name", ondelete="SET NULL"))
     message_policy: Mapped[str] = mapped_column(String(16), default="everyone")
     # When the user's last tab closed; shown as "last seen" while they are offline.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

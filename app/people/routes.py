@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Response, abort, flash, render_template, request, send_from_directory
+from flask import Response, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from app.forms import ActionForm
@@ -127,9 +127,11 @@ def unblock(username):
 @login_required
 def uploaded_avatar(filename):
     """An uploaded picture; its name is its content's hash, so it may be cached forever."""
-    if not UPLOADED_AVATAR_NAME.fullmatch(filename):
+    picture = avatars.uploaded_picture(filename) if UPLOADED_AVATAR_NAME.fullmatch(filename) else None
+    if picture is None:
         abort(404)
-    response = send_from_directory(avatars.avatar_folder(), filename, mimetype="image/webp", max_age=ONE_YEAR)
+    response = Response(picture.data, mimetype="image/webp")
+    response.cache_control.max_age = ONE_YEAR
     response.cache_control.immutable = True
     response.cache_control.private = True
     return response

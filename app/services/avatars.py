@@ -3,16 +3,15 @@
 import hashlib
 import io
 import warnings
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.concurrency import run_blocking
 from app.extensions import db
-from app.models.avatar import INITIALS_PALETTE, Avatar
+from app.models.avatar import INITIALS_PALETTE, Avatar, UploadedPicture
 from app.models.user import User
 from app.services import ServiceError
 
@@ -30,11 +29,9 @@ def list_avatars() -> list[Avatar]:
     return list(db.session.scalars(select(Avatar).order_by(Avatar.id)))
 
 
-def avatar_folder() -> Path:
-    """Where uploaded pictures are kept (AVATAR_FOLDER, default instance/avatars)."""
-    folder = Path(current_app.config.get("AVATAR_FOLDER") or Path(current_app.instance_path) / "avatars")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def uploaded_picture(name: str) -> UploadedPicture | None:
+    """An uploaded picture by its name, or None."""
+    return db.session.get(UploadedPicture, name)
 
 
 def choose_avatar(user: User, avatar_id: int | None) -> None:
@@ -59,11 +56,12 @@ def _replace_picture(user: User, avatar: Avatar | None, upload: str | None) -> N
         forget_upload(previous)
 
 
-def forget_upload(filename: str) -> None:
-    """Delete an uploaded picture's file once no account uses it any more."""
-    in_use = db.session.scalar(select(func.count()).select_from(User).where(User.avatar_upload == filename))
+def forget_upload(name: str) -> None:
+    """Delete an uploaded picture once no account uses it any more."""
+    in_use = db.session.scalar(select(func.count()).select_from(User).where(User.avatar_upload == name))
     if not in_use:
-        (avatar_folder() / filename).unlink(missing_ok=True)
+        db.session.execute(delete(UploadedPicture).where(UploadedPicture.name == name))
+        db.session.commit()
 
 
 def upload_avatar(user: User, data: bytes) -> None:
@@ -77,13 +75,14 @@ def upload_avatar(user: User, data: bytes) -> None:
     if len(data) > UPLOAD_MAX_BYTES:
         raise ServiceError("That picture is larger than 2 MB.", "picture")
     encoded = run_blocking(reencode_picture, data)
-    filename = hashlib.sha256(encoded).hexdigest()[:32] + ".webp"
-    path = avatar_folder() / filename
-    if not path.exists():
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(encoded)
-        temporary.replace(path)
-    _replace_picture(user, avatar=None, upload=filename)
+    name = hashlib.sha256(encoded).hexdigest()[:32] + ".webp"
+    if uploaded_picture(name) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(UploadedPicture(name=name, data=encoded))
+        except IntegrityError:  # someone uploaded the same picture a moment ago: theirs is ours
+            pass
+    _replace_picture(user, avatar=None, upload=name)
 
 
 def reencode_picture(data: bytes) -> bytes:
