@@ -1,11 +1,17 @@
-"""Operator commands: `flask users …`, `flask rooms …`, `flask demo`."""
+"""Operator commands: `flask users …`, `flask rooms …`, `flask demo`, `flask backup`."""
 
+import os
 import secrets
+import sqlite3
+import tempfile
+from contextlib import closing
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.extensions import db
 from app.services import ServiceError, accounts, conversations, demo
 
 users = AppGroup("users", help="Create accounts and reset passwords.")
@@ -86,8 +92,73 @@ def seed_demo(password):
     click.echo(f"Demo ready. Sign in as {names} with the password: {password}")
 
 
+PG_DUMP_COMMAND = 'pg_dump --format=custom --file=messanger.dump "$DATABASE_URL"'
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@with_appcontext
+def backup(path: Path, force: bool):
+    """Copy the SQLite database to PATH, safely while the server runs (PostgreSQL: use pg_dump)."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            f"The database is {url.get_backend_name()} ({url.render_as_string(hide_password=True)}); "
+            "`flask backup` copies SQLite only. Back it up with pg_dump, with this site's DATABASE_URL:\n"
+            f"  {PG_DUMP_COMMAND}\n"
+            'and restore with: pg_restore --clean --no-owner -d "$DATABASE_URL" messanger.dump'
+        )
+    source = Path(url.database or "")
+    if not url.database or url.database == ":memory:" or not source.is_file():
+        raise click.ClickException(f"There is no SQLite database file at {url.database or '(memory)'}.")
+    target = path.expanduser().absolute()
+    if target.exists() and target.resolve() == source.resolve():
+        raise click.ClickException("PATH is the live database itself; choose another file.")
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists already; add --force to overwrite it.")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"There is no folder {target.parent}.")
+    size = copy_sqlite_database(source, target)
+    click.echo(f"Backed up {source} ({_human_size(size)}) to {target}, uploaded pictures included.")
+
+
+def copy_sqlite_database(source: Path, target: Path) -> int:
+    """Copy the SQLite database at `source` to `target` with SQLite's online backup API; return its size.
+
+    The copy is one consistent snapshot, the part still in the write-ahead log included, taken while other
+    connections keep reading and writing. It is written next to `target` and renamed over it once checked,
+    so `target` is never half-written, and it is a single file (rollback journal mode, no -wal beside it).
+    """
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        with closing(sqlite3.connect(source, timeout=30)) as live, closing(sqlite3.connect(temporary)) as copy:
+            live.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+            check = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise click.ClickException(f"The copy failed SQLite's quick_check: {check}")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
+
+
+def _human_size(size: float) -> str:
+    if size < 1024:
+        return f"{int(size)} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
+
+
 def register_commands(app) -> None:
     """Add the commands to `flask`."""
     app.cli.add_command(users)
     app.cli.add_command(rooms)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(backup)
