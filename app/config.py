@@ -69,7 +69,7 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         secret_key = _development_secret_key(instance)
 
     database_url = normalize_database_url(_env("DATABASE_URL", f"sqlite:///{instance / 'messenger.db'}"))
-    redis_url = _env("REDIS_URL") or None
+    redis_url = _redis_url(_env("REDIS_URL"), verify_tls=_env_bool("REDIS_TLS_VERIFY", True)) or None
     async_mode = _env("ASYNC_MODE", "eventlet").lower()
     if async_mode not in ASYNC_MODES:
         raise ConfigError(f"ASYNC_MODE must be eventlet or gevent, not {async_mode!r}.")
@@ -114,6 +114,14 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
     if csrf_key:  # otherwise Flask-WTF signs CSRF tokens with SECRET_KEY
         config["WTF_CSRF_SECRET_KEY"] = csrf_key
     return config
+
+
+def _redis_url(url: str, verify_tls: bool) -> str:
+    """REDIS_URL, told not to check the server's certificate when REDIS_TLS_VERIFY is off (Heroku's
+    Key-Value Store serves TLS with a self-signed one). Every Redis client here reads it from the URL."""
+    if url.startswith("rediss://") and not verify_tls and "ssl_cert_reqs=" not in url:
+        return url + ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+    return url
 
 
 def _env_number(name: str, default: int) -> int:

@@ -176,3 +176,13 @@ def test_the_app_uses_its_pool_settings_on_postgres(postgres_databases):
         assert db.engine.pool.size() == 10 and db.engine.pool._recycle == 1800
         db.engine.dispose()
     postgres_databases.drop(url)
+
+
+def test_redis_tls_certificate_checks_can_be_turned_off_for_heroku(monkeypatch, tmp_path):
+    monkeypatch.setenv("REDIS_URL", "rediss://:pw@redis.example:6380")
+    monkeypatch.delenv("REDIS_TLS_VERIFY", raising=False)
+    assert load_config(str(tmp_path))["REDIS_URL"] == "rediss://:pw@redis.example:6380"
+    monkeypatch.setenv("REDIS_TLS_VERIFY", "0")
+    assert load_config(str(tmp_path))["REDIS_URL"] == "rediss://:pw@redis.example:6380?ssl_cert_reqs=none"
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert load_config(str(tmp_path))["REDIS_URL"] == "redis://127.0.0.1:6379/0"

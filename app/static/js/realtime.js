@@ -536,7 +536,9 @@
 
   function connectSocket() {
     if (typeof window.io !== "function" || M.userId === null) return;
-    socket = window.io({ transports: ["websocket", "polling"], autoConnect: false });
+    // WebSocket only: a connection is one TCP stream, so workers behind a load balancer need no
+    // sticky sessions (docs/deploy.md). Networks that block WebSockets get no live updates.
+    socket = window.io({ transports: ["websocket"], autoConnect: false });
     M.socket = socket;
     M.available = true;
 
