@@ -84,7 +84,7 @@ def on_send_message(user, payload):
     message, _created = messaging.send_message(
         user, payload.get("conversation_id"), payload.get("body"), payload.get("client_id")
     )
-    return {"message": message_dict(message)}
+    return {"message": message}
 
 
 @event("sync")

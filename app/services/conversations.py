@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from app.extensions import db
 from app.models.chat import (
@@ -38,10 +38,11 @@ class ConversationNotFound(ServiceError):
 
 
 def require_member(user: User, conversation_id) -> Membership:
-    """The user's membership of the conversation; ConversationNotFound if there is none."""
+    """The user's membership of the conversation (with the conversation loaded in the same query);
+    ConversationNotFound if there is none."""
     if not is_db_int(conversation_id, minimum=1):
         raise ConversationNotFound()
-    membership = db.session.get(Membership, (conversation_id, user.id))
+    membership = db.session.get(Membership, (conversation_id, user.id), options=[joinedload(Membership.conversation)])
     if membership is None:
         raise ConversationNotFound()
     return membership

@@ -44,26 +44,25 @@ def _sent_before(sender: User, client_id: str) -> Message | None:
     return db.session.scalar(select(Message).where(Message.sender_id == sender.id, Message.client_id == client_id))
 
 
-def _same_send(existing: Message, conversation_id: int) -> Message:
+def _same_send(existing: Message, conversation_id: int) -> dict:
     if existing.conversation_id != conversation_id:
         raise ServiceError("That client_id was already used for another message.", "client_id", code="duplicate")
-    return existing
+    return message_dict(existing)
 
 
-def send_message(sender: User, conversation_id, body, client_id) -> tuple[Message, bool]:
+def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, bool]:
     """Store a message and, once committed, deliver it to the conversation's members.
 
-    Returns (message, created). A retry with the same client_id returns the stored original and
-    stores nothing. The sequence number comes from an UPDATE of the conversation row inside the same
-    transaction: the row lock orders concurrent senders, so seq runs 1, 2, 3, ... with no holes.
+    Returns (M, created): the message payload of docs/protocol.md, serialized once for the ack and
+    every recipient. A retry with the same client_id returns the stored original and stores nothing:
+    UNIQUE (sender_id, client_id) refuses the copy and the transaction rolls back. The sequence number
+    comes from an UPDATE of the conversation row inside the same transaction: the row lock orders
+    concurrent senders, so seq runs 1, 2, 3, ... with no holes.
     """
     body = check_body(body)
     client_id = check_client_id(client_id)
     membership = require_member(sender, conversation_id)
-    existing = _sent_before(sender, client_id)
-    if existing is not None:
-        return _same_send(existing, membership.conversation_id), False
-    refusal = send_refusal(sender, db.session.get(Conversation, membership.conversation_id))
+    refusal = send_refusal(sender, membership.conversation)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
 
@@ -82,20 +81,23 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[Messag
         body=body,
         created_at=now,
     )
+    message.sender = sender
     db.session.add(message)
     # Writing in a conversation means having read it up to here.
     membership.last_read_seq = seq
     try:
+        db.session.flush()
+        payload = message_dict(message)  # before the commit expires what it reads
         db.session.commit()
     except IntegrityError:
-        # The same client_id raced in from another tab or a retry: the first one stands.
+        # A retry, or the same client_id racing in from another tab: the first one stands.
         db.session.rollback()
         existing = _sent_before(sender, client_id)
         if existing is None:
             raise
         return _same_send(existing, membership.conversation_id), False
-    rooms.emit("message", message_dict(message), rooms.conversation_room(message.conversation_id))
-    return message, True
+    rooms.emit("message", payload, rooms.conversation_room(payload["conversation_id"]))
+    return payload, True
 
 
 def _bounded_limit(limit) -> int:
