@@ -89,6 +89,8 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "ASYNC_MODE": async_mode,
         "LOG_FORMAT": log_format,
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
+        # Open connections (sockets and requests) one worker serves at once.
+        "MAX_CONNECTIONS": _env_number("MAX_CONNECTIONS", 10000),
         # On SIGTERM: how long in-flight socket events and requests get before the worker closes.
         "SHUTDOWN_TIMEOUT": _env_number("SHUTDOWN_TIMEOUT", 20),
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),

@@ -164,3 +164,19 @@ def test_logs_are_one_json_line_per_request_and_failed_event_without_private_dat
     text = "\n".join(lines)
     for private in ("private-body-7f3a", "private-query-91c2", TEST_PASSWORD, *cookies):
         assert private not in text
+
+
+def test_websocket_compression_is_declined(live_server):
+    """Browsers offer permessage-deflate; the server answers without it (memory per idle socket)."""
+    import websocket
+
+    ws = websocket.create_connection(
+        live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+        header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+        timeout=EVENT_TIMEOUT,
+    )
+    try:
+        assert ws.recv().startswith("0{")  # the Engine.IO open packet: the upgrade happened
+        assert "sec-websocket-extensions" not in {name.lower() for name in ws.getheaders()}
+    finally:
+        ws.close()
