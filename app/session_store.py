@@ -31,8 +31,9 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         return OrmSession(self._db.engine)
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        with self._store() as store:
-            data = store.scalar(
+        # Every request and socket event reads its session: one Core SELECT, no ORM session around it.
+        with self._db.engine.connect() as connection:
+            data = connection.scalar(
                 select(ServerSession.data).where(ServerSession.session_id == store_id, ServerSession.expiry > utcnow())
             )
         return self.serializer.decode(data) if data is not None else None
