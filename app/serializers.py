@@ -29,14 +29,29 @@ def user_dict(user: User | None) -> dict:
 
 def message_dict(message: Message) -> dict:
     """The message payload M of docs/protocol.md."""
+    return message_payload(
+        message.id,
+        message.conversation_id,
+        message.seq,
+        user_dict(message.sender),
+        message.body,
+        message.client_id,
+        message.created_at,
+    )
+
+
+def message_payload(
+    message_id: int, conversation_id: int, seq: int, sender: dict, body: str, client_id: str | None, created_at
+) -> dict:
+    """M from its values, for the send path, which has them all without loading a Message."""
     return {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "seq": message.seq,
-        "sender": user_dict(message.sender),
-        "body": message.body,
-        "client_id": message.client_id,
-        "created_at": iso(message.created_at),
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "sender": sender,
+        "body": body,
+        "client_id": client_id,
+        "created_at": iso(created_at),
     }
 
 

@@ -212,7 +212,7 @@ def test_the_send_path_runs_a_fixed_small_number_of_queries(app, people):
         with counter:
             messaging.send_message(ana, chat.id, "later", "q-2")
         assert counter.count == short
-        assert short <= 7, f"the send path ran {short} queries"
+        assert short <= 6, f"the send path ran {short} queries"
 
 
 def test_the_data_export_holds_your_messages(people, app):

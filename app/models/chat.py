@@ -64,7 +64,6 @@ class Membership(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
-    conversation: Mapped[Conversation] = relationship()
 
 
 class Message(Base):

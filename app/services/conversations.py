@@ -1,14 +1,16 @@
 """Conversations: who is in which, direct chats, groups and community rooms.
 
-`require_member` is the one membership check every page, API call and socket event goes through;
+`require_member` is the one membership check every page, API call and socket event goes through
+(`require_member_target` is the same check returning a plain row, for the per-message paths);
 unknown and forbidden conversations answer alike.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.chat import (
@@ -38,14 +40,43 @@ class ConversationNotFound(ServiceError):
 
 
 def require_member(user: User, conversation_id) -> Membership:
-    """The user's membership of the conversation (with the conversation loaded in the same query);
-    ConversationNotFound if there is none."""
-    if not is_db_int(conversation_id, minimum=1):
-        raise ConversationNotFound()
-    membership = db.session.get(Membership, (conversation_id, user.id), options=[joinedload(Membership.conversation)])
+    """The user's membership of the conversation; ConversationNotFound if there is none."""
+    membership = db.session.get(Membership, _membership_key(user, conversation_id))
     if membership is None:
         raise ConversationNotFound()
     return membership
+
+
+def _membership_key(user: User, conversation_id) -> tuple[int, int]:
+    """The primary key of the user's membership; ConversationNotFound for an impossible id."""
+    if not is_db_int(conversation_id, minimum=1):
+        raise ConversationNotFound()
+    return conversation_id, user.id
+
+
+class MemberTarget(NamedTuple):
+    """A conversation the user is in, as the hot paths (send, typing) need it."""
+
+    conversation_id: int
+    kind: str
+    direct_key: str | None
+
+
+_MEMBER_TARGET = (
+    select(Conversation.id, Conversation.kind, Conversation.direct_key)
+    .join(Membership, Membership.conversation_id == Conversation.id)
+    .where(Membership.conversation_id == bindparam("conversation_id"), Membership.user_id == bindparam("user_id"))
+)
+
+
+def require_member_target(user: User, conversation_id) -> MemberTarget:
+    """require_member's check as one Core query returning a plain row: ORM loading costs more than
+    the query on the paths taken for every message and keystroke."""
+    conversation_id, user_id = _membership_key(user, conversation_id)
+    row = db.session.execute(_MEMBER_TARGET, {"conversation_id": conversation_id, "user_id": user_id}).one_or_none()
+    if row is None:
+        raise ConversationNotFound()
+    return MemberTarget(*row)
 
 
 def member_ids(conversation_id: int) -> list[int]:
@@ -64,23 +95,12 @@ def members(conversation_id: int) -> list[Membership]:
     return list(rows)
 
 
-def direct_partner(conversation: Conversation, user: User) -> User | None:
-    """The other person of a direct chat (None once they deleted their account)."""
-    return db.session.scalar(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.conversation_id == conversation.id, User.id != user.id)
-    )
-
-
-def send_refusal(user: User, conversation: Conversation) -> str | None:
+def send_refusal(user: User, conversation: Conversation | MemberTarget) -> str | None:
     """Why the user may not write in this conversation right now, or None if they may."""
     if conversation.kind != DIRECT:
         return None
-    other = direct_partner(conversation, user)
-    if other is None:
-        return "This account no longer exists."
-    return social.message_refusal(user, other)
+    low, high = (int(part) for part in conversation.direct_key.split(":"))
+    return social.message_refusal_to(user.id, high if low == user.id else low)
 
 
 # --- creating and joining -------------------------------------------------------------------------

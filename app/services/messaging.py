@@ -4,16 +4,16 @@ commit, emits to the conversation's room."""
 
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
-from app.serializers import message_dict
+from app.serializers import message_dict, message_payload, user_dict
 from app.services import MAX_DB_INT, ServiceError, is_db_int, rooms
-from app.services.conversations import require_member, send_refusal
+from app.services.conversations import require_member, require_member_target, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
 HISTORY_PAGE_MAX = 100
@@ -50,6 +50,32 @@ def _same_send(existing: Message, conversation_id: int) -> dict:
     return message_dict(existing)
 
 
+_NEXT_SEQ = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("cid"))
+    .values(last_seq=Conversation.last_seq + 1, last_message_at=bindparam("now"))
+    .returning(Conversation.last_seq)
+)
+_INSERT_MESSAGE = (
+    insert(Message)
+    .values(
+        conversation_id=bindparam("cid"),
+        seq=bindparam("new_seq"),
+        sender_id=bindparam("uid"),
+        client_id=bindparam("new_client_id"),
+        body=bindparam("new_body"),
+        created_at=bindparam("now"),
+    )
+    .returning(Message.id)
+)
+# Writing in a conversation means having read it up to there.
+_READ_OWN_MESSAGE = (
+    update(Membership)
+    .where(Membership.conversation_id == bindparam("cid"), Membership.user_id == bindparam("uid"))
+    .values(last_read_seq=bindparam("new_seq"))
+)
+
+
 def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, bool]:
     """Store a message and, once committed, deliver it to the conversation's members.
 
@@ -61,33 +87,22 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
     """
     body = check_body(body)
     client_id = check_client_id(client_id)
-    membership = require_member(sender, conversation_id)
-    refusal = send_refusal(sender, membership.conversation)
+    target = require_member_target(sender, conversation_id)
+    refusal = send_refusal(sender, target)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
 
+    # Prepared Core statements and a payload built from the values: ORM loading, or even building
+    # the statements anew, would cost more than the SQL itself.
+    sender_payload = user_dict(sender)
     now = utcnow()
-    seq = db.session.execute(
-        update(Conversation)
-        .where(Conversation.id == membership.conversation_id)
-        .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
-        .returning(Conversation.last_seq)
-    ).scalar_one()
-    message = Message(
-        conversation_id=membership.conversation_id,
-        seq=seq,
-        sender_id=sender.id,
-        client_id=client_id,
-        body=body,
-        created_at=now,
-    )
-    message.sender = sender
-    db.session.add(message)
-    # Writing in a conversation means having read it up to here.
-    membership.last_read_seq = seq
+    keys = {"cid": target.conversation_id, "uid": sender.id}
     try:
-        db.session.flush()
-        payload = message_dict(message)  # before the commit expires what it reads
+        seq = db.session.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
+        message_id = db.session.execute(
+            _INSERT_MESSAGE, {**keys, "new_seq": seq, "new_client_id": client_id, "new_body": body, "now": now}
+        ).scalar_one()
+        db.session.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
         db.session.commit()
     except IntegrityError:
         # A retry, or the same client_id racing in from another tab: the first one stands.
@@ -95,8 +110,9 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
         existing = _sent_before(sender, client_id)
         if existing is None:
             raise
-        return _same_send(existing, membership.conversation_id), False
-    rooms.emit("message", payload, rooms.conversation_room(payload["conversation_id"]))
+        return _same_send(existing, target.conversation_id), False
+    payload = message_payload(message_id, target.conversation_id, seq, sender_payload, body, client_id, now)
+    rooms.emit("message", payload, rooms.conversation_room(target.conversation_id))
     return payload, True
 
 
@@ -213,10 +229,10 @@ def mark_read(user: User, conversation_id, seq) -> int:
 
 def typing(user: User, conversation_id, skip_sid: str | None = None) -> None:
     """Tell the other members that the user is typing."""
-    membership = require_member(user, conversation_id)
+    target = require_member_target(user, conversation_id)
     rooms.emit(
         "typing",
-        {"conversation_id": membership.conversation_id, "user_id": user.id},
-        rooms.conversation_room(membership.conversation_id),
+        {"conversation_id": target.conversation_id, "user_id": user.id},
+        rooms.conversation_room(target.conversation_id),
         skip_sid=skip_sid,
     )

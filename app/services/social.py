@@ -6,7 +6,7 @@ Routes and socket handlers ask these functions; none decides on its own.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -51,23 +51,6 @@ def _friendship(a: int, b: int) -> Friendship | None:
 def is_blocked_by(user_id: int, other_id: int) -> bool:
     """Whether other_id has blocked user_id."""
     return db.session.get(Block, (other_id, user_id)) is not None
-
-
-def is_blocked_between(a: int, b: int) -> bool:
-    """Whether either of the two has blocked the other."""
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Block)
-            .where(
-                or_(
-                    and_(Block.blocker_id == a, Block.blocked_id == b),
-                    and_(Block.blocker_id == b, Block.blocked_id == a),
-                )
-            )
-        )
-        > 0
-    )
 
 
 def _relation_from(viewer_id: int, other_id: int, friendship: Friendship | None, blocked: bool) -> Relation:
@@ -123,14 +106,45 @@ def visible_user(viewer: User, username: str) -> User:
 
 def message_refusal(sender: User, recipient: User) -> str | None:
     """Why sender may not start or continue a direct conversation with recipient, or None if they may."""
-    if sender.id == recipient.id:
+    return message_refusal_to(sender.id, recipient.id)
+
+
+# What decides whether someone may message the recipient, in one prepared query.
+_MESSAGE_FACTS = select(
+    User.username,
+    User.message_policy,
+    exists()
+    .where(
+        or_(
+            and_(Block.blocker_id == bindparam("sender_id"), Block.blocked_id == bindparam("recipient_id")),
+            and_(Block.blocker_id == bindparam("recipient_id"), Block.blocked_id == bindparam("sender_id")),
+        )
+    )
+    .label("blocked"),
+    exists()
+    .where(
+        Friendship.user_low_id == bindparam("low"),
+        Friendship.user_high_id == bindparam("high"),
+        Friendship.status == ACCEPTED,
+    )
+    .label("friends"),
+).where(User.id == bindparam("recipient_id"))
+
+
+def message_refusal_to(sender_id: int, recipient_id: int) -> str | None:
+    """message_refusal by ids, in one query (the send path calls it for every direct message)."""
+    if sender_id == recipient_id:
         return "You can't message yourself."
-    if is_blocked_between(sender.id, recipient.id):
+    low, high = _pair(sender_id, recipient_id)
+    recipient = db.session.execute(
+        _MESSAGE_FACTS, {"sender_id": sender_id, "recipient_id": recipient_id, "low": low, "high": high}
+    ).one_or_none()
+    if recipient is None:
+        return "This account no longer exists."
+    if recipient.blocked:
         return "You can't message this person."
-    if recipient.message_policy == "friends":
-        friendship = _friendship(sender.id, recipient.id)
-        if friendship is None or friendship.status != ACCEPTED:
-            return f"@{recipient.username} only accepts messages from friends."
+    if recipient.message_policy == "friends" and not recipient.friends:
+        return f"@{recipient.username} only accepts messages from friends."
     return None
 
 
