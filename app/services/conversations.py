@@ -73,7 +73,8 @@ def require_member_target(user: User, conversation_id) -> MemberTarget:
     """require_member's check as one Core query returning a plain row: ORM loading costs more than
     the query on the paths taken for every message and keystroke."""
     conversation_id, user_id = _membership_key(user, conversation_id)
-    row = db.session.execute(_MEMBER_TARGET, {"conversation_id": conversation_id, "user_id": user_id}).one_or_none()
+    parameters = {"conversation_id": conversation_id, "user_id": user_id}
+    row = db.session.connection().execute(_MEMBER_TARGET, parameters).one_or_none()
     if row is None:
         raise ConversationNotFound()
     return MemberTarget(*row)

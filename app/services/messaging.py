@@ -98,11 +98,13 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
     now = utcnow()
     keys = {"cid": target.conversation_id, "uid": sender.id}
     try:
-        seq = db.session.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
-        message_id = db.session.execute(
+        # On the session's connection, in its transaction, but past the ORM's bulk-statement layer.
+        connection = db.session.connection()
+        seq = connection.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
+        message_id = connection.execute(
             _INSERT_MESSAGE, {**keys, "new_seq": seq, "new_client_id": client_id, "new_body": body, "now": now}
         ).scalar_one()
-        db.session.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
+        connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
         db.session.commit()
     except IntegrityError:
         # A retry, or the same client_id racing in from another tab: the first one stands.

@@ -136,9 +136,11 @@ def message_refusal_to(sender_id: int, recipient_id: int) -> str | None:
     if sender_id == recipient_id:
         return "You can't message yourself."
     low, high = _pair(sender_id, recipient_id)
-    recipient = db.session.execute(
-        _MESSAGE_FACTS, {"sender_id": sender_id, "recipient_id": recipient_id, "low": low, "high": high}
-    ).one_or_none()
+    recipient = (
+        db.session.connection()
+        .execute(_MESSAGE_FACTS, {"sender_id": sender_id, "recipient_id": recipient_id, "low": low, "high": high})
+        .one_or_none()
+    )
     if recipient is None:
         return "This account no longer exists."
     if recipient.blocked:
