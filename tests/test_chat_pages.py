@@ -197,22 +197,25 @@ def test_home_and_chat_pages_cost_the_same_for_any_number_of_conversations_and_m
 
 
 def test_the_send_path_runs_a_fixed_small_number_of_queries(app, people):
-    """Sending costs the same in a short or a long conversation: no query grows with history."""
+    """Sending costs the same in a short or a long conversation, and few statements: the membership,
+    who may message whom, the sequence number, the insert and the sender's read position."""
     befriend(people, "ana", "bob")
     counter = QueryCounter(app)
     with app.test_request_context():
         ana = user(app, "ana")
-        chat = conversations.open_direct(ana, "bob")
-        messaging.send_message(ana, chat.id, "warm-up", "q-0")
-        with counter:
-            messaging.send_message(ana, chat.id, "second", "q-1")
-        short = counter.count
+        chat_id = conversations.open_direct(ana, "bob").id
+
+        def counted_send(body: str, client_id: str) -> int:
+            db.session.refresh(ana)  # as in a socket event, whose user was loaded just before
+            with counter:
+                messaging.send_message(ana, chat_id, body, client_id)
+            return counter.count
+
+        short = counted_send("second", "q-1")
         for n in range(80):
-            messaging.send_message(ana, chat.id, f"filler {n}", f"f-{n}")
-        with counter:
-            messaging.send_message(ana, chat.id, "later", "q-2")
-        assert counter.count == short
-        assert short <= 6, f"the send path ran {short} queries"
+            messaging.send_message(ana, chat_id, f"filler {n}", f"f-{n}")
+        assert counted_send("later", "q-2") == short
+        assert short <= 5, f"the send path ran {short} queries"
 
 
 def test_the_data_export_holds_your_messages(people, app):
