@@ -6,6 +6,7 @@ import redis
 from dotenv import load_dotenv
 from flask import Flask
 from jinja2 import StrictUndefined
+from socketio import RedisManager
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -83,20 +84,34 @@ def register_extensions(app: Flask) -> None:
 
     csrf.init_app(app)
     if app.config["REDIS_URL"]:
-        app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
+        # Greenlets wait for a free connection (up to 10 s) rather than fail when all are in use.
+        pool = redis.BlockingConnectionPool.from_url(
+            app.config["REDIS_URL"],
+            max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+            timeout=10,
+            health_check_interval=30,
+        )
+        app.extensions["redis"] = redis.Redis(connection_pool=pool)
     if app.config["SESSION_TYPE"] == "redis":
         app.config.setdefault("SESSION_REDIS", app.extensions["redis"])
         app.config.setdefault("SESSION_KEY_PREFIX", app.config["REDIS_KEY_PREFIX"] + ":session:")
     sessions.init_app(app)
     socket_registry.init_app(app)
     app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()
+    options = {}
+    if app.config["REDIS_URL"]:
+        # Every worker publishes its emits to Redis and relays the others' to its clients. Emits from
+        # many greenlets at once each hold a connection for a moment: room beyond redis-py's 100.
+        options["client_manager"] = RedisManager(
+            app.config["REDIS_URL"],
+            channel=app.config["REDIS_KEY_PREFIX"] + ":socketio",
+            redis_options={"max_connections": 1000},
+        )
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None,
-        # With Redis, every worker publishes its emits there and relays the others' to its clients.
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["REDIS_KEY_PREFIX"] + ":socketio",
+        **options,
     )
 
 

@@ -86,6 +86,8 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "REDIS_URL": redis_url,
         # Prefix of every Redis key and of the Socket.IO channel, so several sites can share a Redis.
         "REDIS_KEY_PREFIX": _env("REDIS_KEY_PREFIX", "messanger"),
+        # Redis connections each worker keeps (sessions, the socket registry).
+        "REDIS_MAX_CONNECTIONS": _env_number("REDIS_MAX_CONNECTIONS", 50),
         "ASYNC_MODE": async_mode,
         "LOG_FORMAT": log_format,
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),

@@ -86,11 +86,19 @@ def check_name(value: str, field: str) -> str:
 def hash_password(password: str) -> str:
     """Hash with the configured method (scrypt at OWASP cost), off the event loop."""
     method = current_app.config["PASSWORD_HASH_METHOD"]
-    return run_blocking(generate_password_hash, password, method=method)
+    return _hash_off_the_pool(generate_password_hash, password, method=method)
 
 
 def _verify_password(password_hash: str, password: str) -> bool:
-    return run_blocking(check_password_hash, password_hash, password)
+    return _hash_off_the_pool(check_password_hash, password_hash, password)
+
+
+def _hash_off_the_pool(fn, *args, **kwargs):
+    """Run a hash off the event loop without holding a pooled database connection meanwhile: a burst
+    of logins waiting their turn to hash would otherwise take every connection of the pool."""
+    if not (db.session.new or db.session.dirty or db.session.deleted):
+        db.session.commit()  # nothing to write: this only ends the transaction and returns its connection
+    return run_blocking(fn, *args, **kwargs)
 
 
 _dummy_hashes: dict[str, str] = {}
