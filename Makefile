@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test setup setup-dev migrate css lint
+.PHONY: run test setup setup-dev migrate css lint bench
 
 run: setup migrate  ## set up, migrate the database and serve http://localhost:8000
 	PORT=$(PORT) $(PY) run.py
@@ -37,3 +37,6 @@ css:  ## rebuild app/static/css/app.css from the templates (needs Node)
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+bench: setup-dev  ## benchmark: bench/results/ (JSON, latency plot) and docs/performance.md (~15 min)
+	$(PY) -m bench
