@@ -673,14 +673,7 @@
       var url = new URL(data.messages_url, window.location.href);
       url.searchParams.set("before", String(before));
       url.searchParams.set("limit", String(PAGE_SIZE));
-      fetch(url.toString(), {
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-Requested-With": "fetch" }
-      })
-        .then(function (response) {
-          if (!response.ok || response.redirected) throw new Error("unusable response");
-          return response.json();
-        })
+      M.getJSON(url.toString())
         .then(function (page) {
           var older = (page.messages || []).filter(function (message) {
             return String(message.conversation_id) === String(cid) && !bySeq(message.seq);

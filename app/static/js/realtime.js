@@ -308,18 +308,23 @@
     change({ type: "read", key: String(conversationId), seq: seq || 0 });
   };
 
+  // GET one of our JSON endpoints with the session cookie; an error status or a redirect (to the
+  // login page, once signed out) rejects.
+  M.getJSON = function (url) {
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-Requested-With": "fetch" }
+    }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error("unusable response");
+      return response.json();
+    });
+  };
+
   M.fetchConversations = function () {
     if (conversationsRequest) return conversationsRequest;
     if (!window.fetch) return Promise.reject(new Error("unavailable"));
     opsWhileFetching = [];
-    conversationsRequest = fetch("/api/conversations", {
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-Requested-With": "fetch" }
-    })
-      .then(function (response) {
-        if (!response.ok || response.redirected) throw new Error("unusable response");
-        return response.json();
-      })
+    conversationsRequest = M.getJSON("/api/conversations")
       .then(function (data) {
         var list = (data && data.conversations) || [];
         var serverLast = {};
