@@ -119,7 +119,9 @@ def _unauthorized():
     """Visitors go to the login page; the JSON API answers 401 instead of redirecting."""
     from flask import jsonify, redirect, request, url_for
 
-    if request.path.startswith("/api/"):
+    from app.errors import wants_json
+
+    if wants_json():
         return jsonify({"ok": False, "error": "unauthorized", "message": "Sign in first."}), 401
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 

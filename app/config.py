@@ -111,7 +111,7 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         # Room for a 2 MB picture and its form; larger bodies get the 413 page.
         "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
         # How many proxies in front of the app set X-Forwarded-* (Render, Heroku: 1). 0 trusts none.
-        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "1" if production else "0")),
+        "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
         "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(_env("SOCKETIO_ALLOWED_ORIGINS")),
     }
     csrf_key = _env("WTF_CSRF_SECRET_KEY")
@@ -130,7 +130,7 @@ def _redis_url(url: str, verify_tls: bool) -> str:
 
 def _env_number(name: str, default: int) -> int:
     value = _env(name, str(default))
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.")
     return int(value)
 

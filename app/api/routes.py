@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from app.api import bp
 from app.serializers import conversation_dict, message_dict
-from app.services import MAX_DB_INT, ServiceError, conversations, is_db_int, messaging, social
+from app.services import MAX_DB_INT, ServiceError, conversations, messaging, parse_db_int, social
 
 
 def _error(error: ServiceError, status: int = 400):
@@ -13,12 +13,13 @@ def _error(error: ServiceError, status: int = 400):
 
 
 def _int_arg(name: str):
-    value = request.args.get(name)
-    if value is None:
+    text = request.args.get(name)
+    if text is None:
         return None
-    if not value.isdigit() or not is_db_int(int(value[:12])):
+    value = parse_db_int(text)
+    if value is None:
         raise ServiceError(f"{name} must be a whole number from 0 to {MAX_DB_INT}.", name, code="invalid")
-    return int(value)
+    return value
 
 
 @bp.get("/conversations")

@@ -64,9 +64,10 @@ def on_connect(auth=None):
         raise ConnectionRefused("unauthorized")
     user = current_user._get_current_object()
     join_room(rooms.user_room(user.id))
+    # Registered before the memberships are read: a conversation made in between finds this socket.
+    presence.connected(user, request.sid, session.sid)
     for conversation_id in db.session.scalars(select(Membership.conversation_id).where(Membership.user_id == user.id)):
         join_room(rooms.conversation_room(conversation_id))
-    presence.connected(user, request.sid, session.sid)
 
 
 @socketio.on("disconnect")

@@ -18,3 +18,11 @@ MAX_DB_INT = 2**31 - 1
 def is_db_int(value, minimum: int = 0) -> bool:
     """Whether value is a whole number (not a bool) that fits an INTEGER column, at least minimum."""
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_DB_INT
+
+
+def parse_db_int(text: str, minimum: int = 0) -> int | None:
+    """The number written in text (ASCII digits only) if it fits an INTEGER column, else None."""
+    if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    value = int(text)
+    return value if is_db_int(value, minimum) else None

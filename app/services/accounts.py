@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
-from app.services import ServiceError
+from app.services import ServiceError, parse_db_int
 from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
@@ -181,9 +181,10 @@ def set_password(user: User, new_password: str, field: str = "password") -> None
 def load_user(login_id: str) -> User | None:
     """Resolve the id Flask-Login stored ("<user id>:<auth version>") to a user, if still valid."""
     user_id, _, version = (login_id or "").partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    user_id, version = parse_db_int(user_id, minimum=1), parse_db_int(version)
+    if user_id is None or version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.auth_version != int(version):
+    user = db.session.get(User, user_id)
+    if user is None or user.auth_version != version:
         return None
     return user

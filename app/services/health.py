@@ -31,7 +31,8 @@ def _database_ok() -> bool:
 
 def _redis_ok(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
+        with redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2) as client:
+            return bool(client.ping())
     except redis.RedisError as error:
         log.warning("health check: redis unavailable: %s", type(error).__name__)
         return False

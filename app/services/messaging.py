@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
 from app.serializers import message_dict, message_payload, user_dict
-from app.services import MAX_DB_INT, ServiceError, is_db_int, rooms
+from app.services import MAX_DB_INT, ServiceError, is_db_int, parse_db_int, rooms
 from app.services.conversations import require_member, require_member_target, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
@@ -165,21 +165,24 @@ def sync(user: User, after: dict) -> tuple[list[Message], bool]:
         raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
     wanted = {}
     for key, seq in after.items():
-        conversation_id = int(key) if isinstance(key, str) and key.isdigit() and len(key) <= 10 else None
-        if not is_db_int(conversation_id, minimum=1) or _check_seq(seq, "seq") is None:
+        conversation_id = parse_db_int(key, minimum=1)
+        if conversation_id is None or _check_seq(seq, "seq") is None:
             raise ServiceError("after must map conversation ids to sequence numbers.", code="invalid")
         wanted[conversation_id] = seq
     if not wanted:
         return [], False
-    mine = set(
-        db.session.scalars(
-            select(Membership.conversation_id).where(
-                Membership.user_id == user.id, Membership.conversation_id.in_(wanted)
-            )
+    # One query finds the user's conversations among them that have news; only those are read.
+    with_news = sorted(
+        conversation_id
+        for conversation_id, last_seq in db.session.execute(
+            select(Conversation.id, Conversation.last_seq)
+            .join(Membership, Membership.conversation_id == Conversation.id)
+            .where(Membership.user_id == user.id, Conversation.id.in_(wanted))
         )
+        if last_seq > wanted[conversation_id]
     )
     messages, has_more = [], False
-    for conversation_id in sorted(mine):
+    for conversation_id in with_news:
         room_left = SYNC_BATCH - len(messages)
         if room_left <= 0:
             has_more = True
@@ -230,8 +233,11 @@ def mark_read(user: User, conversation_id, seq) -> int:
 
 
 def typing(user: User, conversation_id, skip_sid: str | None = None) -> None:
-    """Tell the other members that the user is typing."""
+    """Tell the other members that the user is typing (not where the user may not write)."""
     target = require_member_target(user, conversation_id)
+    refusal = send_refusal(user, target)
+    if refusal:
+        raise ServiceError(refusal, code="not_allowed")
     rooms.emit(
         "typing",
         {"conversation_id": target.conversation_id, "user_id": user.id},

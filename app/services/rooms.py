@@ -27,7 +27,7 @@ def conversation_room(conversation_id: int) -> str:
 def join_user_sockets(user_id: int, room: str) -> None:
     """Put every open socket of the user, on any worker, into `room` (e.g. a new conversation's)."""
     for sid in registry().user_sockets(user_id):
-        with contextlib.suppress(KeyError):  # it closed a moment ago
+        with contextlib.suppress(KeyError, ValueError):  # it closed a moment ago
             socketio.server.enter_room(sid, room, namespace=NAMESPACE)
 
 
