@@ -79,7 +79,9 @@ def test_history_pages(pair):
     assert message["created_at"].endswith("+00:00")
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "after=-1", "before=abc", "before=2&after=1"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=x", "after=-1", "before=abc", "before=²", "before=2&after=1"]
+)
 def test_history_refuses_odd_parameters(pair, query):
     ana, _bob, chat = pair
     response = ana.get(f"/api/conversations/{chat['id']}/messages?{query}")

@@ -186,3 +186,34 @@ def test_redis_tls_certificate_checks_can_be_turned_off_for_heroku(monkeypatch, 
     assert load_config(str(tmp_path))["REDIS_URL"] == "rediss://:pw@redis.example:6380?ssl_cert_reqs=none"
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert load_config(str(tmp_path))["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+
+
+def test_production_cookies_are_secure_httponly_lax_and_hsts_is_sent(database_url):
+    """In production the session cookie goes over HTTPS only, out of scripts' reach, not on
+    cross-site posts, and browsers are told to keep to HTTPS."""
+    app = create_app(
+        app_config(
+            database_url,
+            APP_ENV="production",
+            SECRET_KEY="p" * 40,
+            PASSWORD_HASH_METHOD=STRONG_PASSWORD_HASH,
+            SESSION_COOKIE_SECURE=True,
+            REMEMBER_COOKIE_SECURE=True,
+        )
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    client = app.test_client()
+    response = client.get("/login", base_url="https://chat.example")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_production_defaults_turn_secure_cookies_on(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    config = load_config(str(tmp_path), secret_key="p" * 40)
+    assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
+    assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -81,6 +81,10 @@ def test_blocking_stops_an_existing_direct_chat(trio):
     with pytest.raises(ServiceError):
         send(bob, chat)
     assert len(stored(chat.id)) == 1
+    for person in (ana, bob):  # nor does a typing indicator cross the block
+        with pytest.raises(ServiceError) as error:
+            messaging.typing(person, chat.id)
+        assert error.value.code == "not_allowed"
 
 
 def test_simultaneous_first_opens_make_one_direct_chat(app, database_url, make_user):
@@ -274,7 +278,7 @@ def test_sync_is_bounded_and_says_there_is_more(trio, monkeypatch):
     assert [m.seq for m in second] == [5, 6] and not more
 
 
-@pytest.mark.parametrize("after", [None, [], "x", {"a": 1}, {"1": -1}, {"1": "2"}, {"1": None}, {"1": 1.5}])
+@pytest.mark.parametrize("after", [None, [], "x", {"a": 1}, {"²": 1}, {"1": -1}, {"1": "2"}, {"1": None}, {"1": 1.5}])
 def test_sync_refuses_malformed_maps(trio, after):
     ana, *_ = trio
     with pytest.raises(ServiceError):

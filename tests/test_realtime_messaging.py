@@ -5,7 +5,9 @@ The shared `live_server` serves many test files: every test makes its own users 
 and never assumes ids or counts it did not create.
 """
 
+import re
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -295,7 +297,7 @@ def test_typing_reaches_the_other_member_but_not_the_typing_tab(trio, open_socke
         assert tab.wait_for("typing") == [signal]
     threading.Event().wait(GRACE)
     assert a_tab1.received("typing") == []
-    assert a_tab2.received("typing") in ([], [signal])
+    assert a_tab2.wait_for("typing") == [signal]  # the typist's other tabs are members' sockets too
 
 
 # --- 8. presence --------------------------------------------------------------------------------------------------
@@ -460,3 +462,41 @@ def test_deleting_an_account_drops_its_sockets_and_its_messages_show_as_deleted_
     for message in messages:
         assert message["sender"]["display_name"] == "Deleted user"
         assert message["sender"]["id"] is None and message["sender"]["username"] is None
+
+
+# --- membership changes reach open sockets --------------------------------------------------------
+
+
+def test_removed_and_departed_members_stop_receiving_on_their_open_sockets(http_user, open_socket):
+    """The owner removes B and C leaves, each with a socket open; the next message reaches D, who
+    stayed, and neither B nor C."""
+    a, b, c, d = (http_user().register() for _ in range(4))
+    ids = {}
+    for person in (b, c, d):
+        befriend(a, person)
+        ids[person] = user_id(person, direct_chat(person, a))
+    group = create_group(a, [ids[b], ids[c], ids[d]], title="Shrinking")
+    a_tab, b_tab, c_tab, d_tab = (open_socket(person) for person in (a, b, c, d))
+    a_tab.send(group, "everyone")
+    for tab in (b_tab, c_tab, d_tab):
+        tab.wait_for("message", lambda m: m["conversation_id"] == group)
+
+    assert a.post_form(f"/c/{group}/members/{ids[b]}/remove", {}, csrf_from=f"/c/{group}/settings").ok
+    assert c.post_form(f"/c/{group}/leave", {}, csrf_from=f"/c/{group}").ok
+    later = a_tab.send(group, "after they went")
+    assert d_tab.wait_for("message", lambda m: m["id"] == later["id"]) == [later]
+    threading.Event().wait(GRACE)
+    for tab in (b_tab, c_tab):
+        assert [m["body"] for m in tab.received("message", lambda m: m["conversation_id"] == group)] == ["everyone"]
+
+
+def test_joining_a_room_puts_the_open_sockets_in_it(http_user, open_socket):
+    """A socket opened before its user joins a community room gets the room's next message live."""
+    reader, writer = http_user().register(), http_user().register()
+    rooms_page = writer.http.get(writer.base_url + "/rooms", timeout=10).text
+    room = int(re.search(r"/rooms/(\d+)/join", rooms_page).group(1))
+    assert writer.post_form(f"/rooms/{room}/join", {}, csrf_from="/rooms").ok
+    reader_tab, writer_tab = open_socket(reader), open_socket(writer)
+    assert reader.post_form(f"/rooms/{room}/join", {}, csrf_from="/rooms").ok
+    hello = writer_tab.send(room, f"welcome {uuid.uuid4().hex[:8]}")
+    assert reader_tab.wait_for("message", lambda m: m["id"] == hello["id"]) == [hello]

@@ -115,3 +115,22 @@ def test_signing_out_on_one_worker_closes_that_sessions_sockets_on_the_other(wor
     tab_on_second = open_socket(on(second, a))
     assert a.logout().ok
     assert tab_on_second.disconnected.wait(EVENT_TIMEOUT)
+
+
+def test_a_member_removed_on_one_worker_stops_receiving_on_the_other(workers, open_socket):
+    """The owner on worker 1 removes B, whose socket is on worker 2: B's socket leaves the room."""
+    first, second = workers
+    a, b, c = HttpUser(first.url).register(), HttpUser(second.url).register(), HttpUser(first.url).register()
+    befriend(a, on(first, b))
+    befriend(a, c)
+    b_id, c_id = user_id(b, direct_chat(b, on(second, a))), user_id(c, direct_chat(c, a))
+    group = create_group(a, [b_id, c_id], title="Across workers, smaller")
+    a_tab, b_tab, c_tab = open_socket(a), open_socket(b), open_socket(c)
+    a_tab.send(group, "both of you")
+    b_tab.wait_for("message", lambda m: m["conversation_id"] == group)
+
+    assert a.post_form(f"/c/{group}/members/{b_id}/remove", {}, csrf_from=f"/c/{group}/settings").ok
+    later = a_tab.send(group, "only c")
+    assert c_tab.wait_for("message", lambda m: m["id"] == later["id"]) == [later]
+    threading.Event().wait(GRACE)
+    assert [m["body"] for m in b_tab.received("message", lambda m: m["conversation_id"] == group)] == ["both of you"]

@@ -63,8 +63,9 @@ def test_an_unknown_or_repeated_removal_changes_nothing(registry):
 
 
 def test_two_workers_adding_and_removing_at_once_keep_an_exact_count(redis_prefix):
-    """Two registries (two workers) open and close sockets of one user concurrently: exactly one
-    call saw the user come online first and exactly one saw the last socket go."""
+    """Two registries (two workers) open and close sockets of one user concurrently: every time the
+    user came online (a first socket) is matched by one time they went offline (a last socket), and
+    they end offline."""
     client, prefix = redis_prefix
     workers = [RedisRegistry(client, prefix), RedisRegistry(client, prefix)]
     firsts, lasts = [], []
@@ -79,7 +80,9 @@ def test_two_workers_adding_and_removing_at_once_keep_an_exact_count(redis_prefi
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert workers[0].online([7]) == set()
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(firsts) == len(lasts) == 100
+    assert workers[0].online([7]) == set() and workers[0].user_sockets(7) == []
     assert firsts.count(True) == lasts.count(True)
     assert firsts.count(True) >= 1
 
