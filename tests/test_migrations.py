@@ -6,7 +6,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from app.extensions import db
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_PASSWORD
 
 MIGRATIONS = str(ROOT / "migrations")
 
@@ -27,3 +27,49 @@ def test_migrations_go_down_to_nothing_and_back_up(app):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade(directory=MIGRATIONS)
     assert schema_differences(app) == []
+
+
+def test_rebuilding_the_users_table_keeps_every_row_that_refers_to_it(ctx, make_user):
+    """SQLite rebuilds a table to alter it (drop and rename); with foreign keys enforced, dropping
+    `users` would first cascade into friendships, memberships and message senders. Down to 0003 and
+    back up to head (both rebuild `users` on SQLite) with people, a friendship and messages: every
+    row survives with its references."""
+    from app.models import Message
+    from app.services import conversations, messaging, social
+
+    ana, bob = make_user(), make_user()
+    social.send_request(ana, bob.username)
+    social.accept_request(bob, ana.username)
+    chat = conversations.open_direct(ana, bob.username)
+    for index in range(3):
+        messaging.send_message(ana, chat.id, f"message {index}", f"client-{index}")
+
+    def snapshot():
+        with db.engine.connect() as connection:
+            tables = ("users", "friendships", "conversations", "memberships", "messages")
+            counts = {table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() for table in tables}
+            senders = connection.exec_driver_sql("SELECT sender_id FROM messages ORDER BY id").scalars().all()
+        return counts, senders
+
+    before = snapshot()
+    assert before[0]["messages"] == 3 and before[1] == [ana.id] * 3
+    db.session.remove()
+    downgrade(directory=MIGRATIONS, revision="0003")
+    upgrade(directory=MIGRATIONS)
+    assert snapshot() == before
+    assert db.session.query(Message).count() == 3
+
+
+def test_a_deleted_accounts_id_is_never_given_to_the_next_sign_up(ctx, make_user):
+    """User ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): a deleted
+    account's old session id "<id>:<version>" must not fit a newcomer."""
+    from app.models import User
+    from app.services import profiles
+
+    make_user()
+    newest = make_user()
+    deleted_id = newest.id
+    profiles.delete_account(newest, TEST_PASSWORD)
+    db.session.remove()
+    assert db.session.get(User, deleted_id) is None
+    assert make_user().id > deleted_id
