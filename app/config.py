@@ -6,6 +6,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse_many
+
 # Werkzeug's scrypt spec "scrypt:N:r:p"; N = 2**17 is OWASP's minimum for scrypt.
 STRONG_PASSWORD_HASH = "scrypt:131072:8:1"
 MIN_SCRYPT_N = 2**17
@@ -77,6 +79,10 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}.")
 
+    origins = _split(_env("SOCKETIO_ALLOWED_ORIGINS"))
+    if any("*" in origin for origin in origins):
+        raise ConfigError("SOCKETIO_ALLOWED_ORIGINS must list exact origins (https://chat.example), never '*'.")
+
     config = {
         "APP_ENV": env,
         "SECRET_KEY": secret_key,
@@ -112,12 +118,57 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
         # How many proxies in front of the app set X-Forwarded-* (Render, Heroku: 1). 0 trusts none.
         "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
-        "SOCKETIO_CORS_ALLOWED_ORIGINS": _split(_env("SOCKETIO_ALLOWED_ORIGINS")),
+        # Extra origins whose pages may open sockets; empty means the site's own origin only.
+        "SOCKETIO_CORS_ALLOWED_ORIGINS": origins,
+        **_rate_limits(redis_url),
     }
+    if config["SESSION_COOKIE_SECURE"]:
+        # The __Host- prefix makes the browser refuse the cookie unless it is Secure, for this host
+        # only and for every path: a sibling subdomain or a plain-HTTP page cannot plant or shadow it.
+        config["SESSION_COOKIE_NAME"] = "__Host-session"
+        config["REMEMBER_COOKIE_NAME"] = "__Host-remember_token"
+        config["REMEMBER_COOKIE_PATH"] = "/"
     csrf_key = _env("WTF_CSRF_SECRET_KEY")
     if csrf_key:  # otherwise Flask-WTF signs CSRF tokens with SECRET_KEY
         config["WTF_CSRF_SECRET_KEY"] = csrf_key
     return config
+
+
+def _rate_limits(redis_url: str | None) -> dict:
+    """Flask-Limiter's settings and the limits the routes and socket events apply (RATELIMIT_*).
+
+    Each limit is "N/period" items joined by ";", all of which must hold, e.g. "10/minute;100/hour".
+    """
+    limits = {
+        # Sign-in attempts from one address (all) and against one account (failed ones).
+        "RATELIMIT_LOGIN_PER_ADDRESS": "20/minute;200/hour",
+        "RATELIMIT_LOGIN_PER_ACCOUNT": "5/minute;30/hour",
+        "RATELIMIT_REGISTER_PER_ADDRESS": "5/minute;30/hour",
+        "RATELIMIT_SEARCH_PER_USER": "60/minute",
+        "RATELIMIT_SEARCH_PER_ADDRESS": "300/minute",
+        "RATELIMIT_UPLOAD_PER_USER": "10/minute;60/hour",
+        "RATELIMIT_UPLOAD_PER_ADDRESS": "30/minute",
+        # Socket events and messages sent over HTTP, per user: a burst and a sustained rate.
+        "RATELIMIT_USER_EVENTS": "30/second;600/minute",
+    }
+    for name, default in limits.items():
+        value = _env(name, default)
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(f'{name} must be limits like "10/minute;100/hour", not {value!r}.') from None
+        limits[name] = value
+    return {
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # Counters in Redis hold across workers; in memory they are per worker.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": _env("REDIS_KEY_PREFIX", "messanger") + ":limits",
+        "RATELIMIT_STRATEGY": "sliding-window-counter",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # A Redis outage lets requests through (and is logged) rather than failing every sign-in.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        **limits,
+    }
 
 
 def _redis_url(url: str, verify_tls: bool) -> str:

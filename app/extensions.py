@@ -1,5 +1,7 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -7,14 +9,17 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from app.models.base import Base
+from app.realtime.codec import SocketJSON
 from app.session_store import ServerSideSessions
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Storage, strategy and switches come from the RATELIMIT_* settings; limits are set in app.rate_limits.
+limiter = Limiter(key_func=get_remote_address)
 sessions = ServerSideSessions()
 # manage_session=False: Socket.IO events read the same server-side session as HTTP requests,
 # so a login or logout over HTTP is what the sockets see.
 # The async mode (eventlet or gevent) and the Redis message queue are set in create_app().
-socketio = SocketIO(manage_session=False)
+socketio = SocketIO(manage_session=False, json=SocketJSON)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app import create_app
 from app.config import STRONG_PASSWORD_HASH, ConfigError, engine_options, load_config, normalize_database_url
 from app.extensions import db, socketio
-from tests.conftest import ROOT, app_config
+from tests.conftest import ROOT, TEST_PASSWORD, app_config, extract_csrf
 
 
 def test_postgres_scheme_from_heroku_and_render_is_accepted():
@@ -132,6 +132,7 @@ def test_production_trusts_one_proxy_by_default(monkeypatch, tmp_path):
         ("ASYNC_MODE", "asyncio", "ASYNC_MODE must be eventlet or gevent"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or text"),
         ("SHUTDOWN_TIMEOUT", "soon", "SHUTDOWN_TIMEOUT must be a whole number"),
+        ("RATELIMIT_LOGIN_PER_ACCOUNT", "lots", "RATELIMIT_LOGIN_PER_ACCOUNT must be limits like"),
     ],
 )
 def test_unusable_server_settings_are_refused_with_a_clear_message(monkeypatch, tmp_path, name, value, message):
@@ -217,3 +218,50 @@ def test_production_defaults_turn_secure_cookies_on(monkeypatch, tmp_path):
     config = load_config(str(tmp_path), secret_key="p" * 40)
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_production_cookies_carry_the_host_prefix_and_remember_me_is_as_strict(database_url, monkeypatch):
+    """Configured from the environment alone, production names both cookies __Host- (the browser
+    then refuses them unless Secure, host-only and for path /), and the remember-me cookie is as
+    strict as the session's: Secure, HttpOnly, SameSite=Lax."""
+    for name, value in {"APP_ENV": "production", "SECRET_KEY": "p" * 40, "DATABASE_URL": database_url}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("SESSION_COOKIE_SECURE", "REDIS_URL", "PASSWORD_HASH_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    # Flask-WTF checks the Referer of HTTPS posts: a browser sends it for same-origin forms.
+    https = {"base_url": "https://chat.example", "headers": {"Referer": "https://chat.example/"}}
+    token = extract_csrf(client.get("/register", **https).get_data(as_text=True))
+    password = TEST_PASSWORD
+    fields = {"first_name": "Ana", "last_name": "Lima", "password": password, "confirm_password": password}
+    assert (
+        client.post("/register", data={"username": "hostcookie", **fields, "csrf_token": token}, **https).status_code
+        == 302
+    )
+    token = extract_csrf(client.get("/", **https).get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}, **https).status_code == 302
+    token = extract_csrf(client.get("/login", **https).get_data(as_text=True))
+    signed_in = client.post(
+        "/login", data={"username": "hostcookie", "password": password, "remember": "y", "csrf_token": token}, **https
+    )
+    assert signed_in.status_code == 302, signed_in.status_code
+    cookies = {header.split("=", 1)[0]: header for header in signed_in.headers.getlist("Set-Cookie")}
+    assert set(cookies) == {"__Host-session", "__Host-remember_token"}
+    for header in cookies.values():
+        attributes = {part.strip().split("=", 1)[0].lower() for part in header.split(";")[1:]}
+        assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes, header
+        assert "SameSite=Lax" in header and "Path=/;" in header + ";", header
+    assert client.get("/settings", **https).status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_every_app_gets_the_socket_handlers(sqlite_databases):
+    """Each app built in a process (tests build many) serves every socket event, not just the first."""
+    urls = [sqlite_databases.create() for _ in range(2)]
+    apps = [create_app(app_config(url)) for url in urls]
+    handlers = [set(app.extensions["socketio"].server.handlers["/"]) for app in apps]
+    assert handlers[0] == handlers[1] >= {"connect", "disconnect", "send_message", "sync", "mark_read", "typing"}
+    for url in urls:
+        sqlite_databases.drop(url)

@@ -12,6 +12,14 @@ def _error(error: ServiceError, status: int = 400):
     return jsonify({"ok": False, "error": error.code, "message": error.message}), status
 
 
+def _json_body():
+    """The request's JSON value, or None when there is none or it is not JSON."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes; silent=True only covers ValueError
+        return None
+
+
 def _int_arg(name: str):
     text = request.args.get(name)
     if text is None:
@@ -35,7 +43,7 @@ def conversation_list():
 def direct_conversation():
     """{"username": U} → the one direct chat with U, created if needed."""
     me = current_user._get_current_object()
-    payload = request.get_json(silent=True)
+    payload = _json_body()
     username = payload.get("username") if isinstance(payload, dict) else None
     if not isinstance(username, str):
         return _error(ServiceError('Send {"username": ...}.', code="invalid"))

@@ -8,10 +8,12 @@ from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from app.auth.session import end_session, start_session
 from app.forms import form_status, show_service_error
 from app.navigation import local_redirect_target
+from app.rate_limits import limit_login, limit_register
 from app.services import ServiceError, accounts, rooms
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit_register
 def register():
     """Show the sign-up form; on a valid POST create the account and sign in."""
     if current_user.is_authenticated:
@@ -33,6 +35,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limit_login
 def login():
     """Show the sign-in form; on valid credentials sign in and go to `next` or home."""
     next_page = local_redirect_target(request.args.get("next"))

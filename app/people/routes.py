@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.forms import ActionForm
 from app.navigation import redirect_back
 from app.people import bp
+from app.rate_limits import limit_search
 from app.services import ServiceError, avatars, conversations, social
 
 UPLOADED_AVATAR_NAME = re.compile(r"[0-9a-f]{32}\.webp")
@@ -43,6 +44,7 @@ def profile(username):
 
 @bp.get("/search")
 @login_required
+@limit_search
 def search():
     """Find people by the start of their username or name; `partial=1` returns only the results."""
     query = request.args.get("q", "", type=str)[: social.SEARCH_MAX_QUERY]

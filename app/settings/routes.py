@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from app.auth.session import end_session
 from app.forms import ActionForm, form_status, show_service_error
+from app.rate_limits import limit_upload
 from app.services import ServiceError, avatars, profiles, rooms, social
 from app.settings import bp
 from app.settings.forms import AvatarUploadForm, ChooseAvatarForm, DeleteAccountForm, PrivacyForm, ProfileForm
@@ -80,6 +81,7 @@ def choose_avatar():
 
 @bp.post("/avatar/upload")
 @login_required
+@limit_upload
 def upload_avatar():
     """Use an uploaded picture, re-encoded; a refused file stores nothing and says why."""
     form = AvatarUploadForm()
