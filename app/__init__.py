@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import in_flight
 from app.cli import register_commands
 from app.config import check_production_config, engine_options, load_config
-from app.extensions import csrf, db, login_manager, migrate, sessions, socketio
+from app.extensions import csrf, db, limiter, login_manager, migrate, sessions, socketio
 from app.log import configure_logging
 from app.templating import register_template_filters
 
@@ -39,7 +39,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_socket_handlers()
     register_security_headers(app)
     register_template_filters(app)
     register_commands(app)
@@ -83,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
 
     csrf.init_app(app)
+    limiter.init_app(app)
     if app.config["REDIS_URL"]:
         # Greenlets wait for a free connection (up to 10 s) rather than fail when all are in use.
         pool = redis.BlockingConnectionPool.from_url(
@@ -107,6 +107,7 @@ def register_extensions(app: Flask) -> None:
             channel=app.config["REDIS_KEY_PREFIX"] + ":socketio",
             redis_options={"max_connections": 1000},
         )
+    register_socket_handlers()  # before init_app, which gives each app's server the registered handlers
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -151,7 +152,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_socket_handlers() -> None:
-    """Import the Socket.IO handlers, which register themselves on the shared SocketIO object."""
+    """Import the Socket.IO handlers, which register themselves on the shared SocketIO object.
+
+    Imported before the first init_app, their decorators file them with the SocketIO object, which
+    gives them to every app's server; imported after, they would reach only the first app's."""
     import app.realtime.handlers  # noqa: F401
 
 

@@ -4,19 +4,39 @@ import time
 from contextlib import contextmanager
 
 from app.extensions import socketio
+from app.services import ServiceError
+
+RESTARTING = "The server is restarting. Try again in a moment."
 
 _count = 0
+_refusing = False
 
 
 @contextmanager
-def tracked():
-    """Count the enclosed work as in flight (greenlets switch only at I/O, so += is safe)."""
+def _counted():
     global _count
-    _count += 1
+    _count += 1  # greenlets switch only at I/O, so += is safe
     try:
         yield
     finally:
         _count -= 1
+
+
+@contextmanager
+def tracked():
+    """Count the enclosed socket event as in flight. Once the worker is stopping, a new event is
+    refused instead (ServiceError "unavailable", nothing done): everything the worker started is
+    answered before it closes the sockets, and the client sends again after reconnecting."""
+    if _refusing:
+        raise ServiceError(RESTARTING, code="unavailable")
+    with _counted():
+        yield
+
+
+def refuse_new_events() -> None:
+    """From now on, tracked() refuses new socket events (the worker is stopping)."""
+    global _refusing
+    _refusing = True
 
 
 def counting(wsgi_app):
@@ -24,7 +44,7 @@ def counting(wsgi_app):
     Flask-SocketIO answers before Flask, are not: their events are counted by their handlers)."""
 
     def counted(environ, start_response):
-        with tracked():
+        with _counted():
             return wsgi_app(environ, start_response)
 
     return counted

@@ -63,9 +63,12 @@ class _HeldListener:
             self._never.wait()
 
     def hold(self) -> None:
-        """Close the socket (new connections are refused) but keep the accept loop waiting."""
+        """Stop listening (new connections are refused) but keep the accept loop waiting. Shut down,
+        not closed: a closed socket's descriptor goes to the next socket opened (say, a database
+        connection during the drain) while eventlet's hub still has the accept loop waiting on it,
+        and reading that new socket then fails ("Second simultaneous read on fileno")."""
         self._holding = True
-        self._listener.close()
+        self._listener.shutdown(socket.SHUT_RDWR)
 
     def __getattr__(self, name):
         return getattr(self._listener, name)
@@ -156,6 +159,9 @@ class Worker:
         timeout = self.app.config["SHUTDOWN_TIMEOUT"]
         log.info("stopping: no new connections; waiting for in-flight requests and events")
         self.server.stop_accepting()
+        # Events arriving from now on are refused ("unavailable"): one started after the wait below
+        # would be cut off, stored perhaps but never answered.
+        in_flight.refuse_new_events()
         if not in_flight.wait_until_idle(timeout):
             log.warning("stopping: work still in flight after %ss", timeout)
         # A finished handler's ack is queued a moment later, after its request teardown.
@@ -167,6 +173,9 @@ class Worker:
                 server.disconnect(sid, namespace=rooms.NAMESPACE, ignore_queue=True)
             registry().retire()
             db.session.remove()
+        # The disconnects are queued too: let them reach the clients before the process exits, or
+        # the clients see their connection drop instead of being told.
+        socketio.sleep(ACK_SETTLE_SECONDS)
         log.info("stopped")
 
 

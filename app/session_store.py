@@ -7,7 +7,7 @@ and writes through a short-lived ORM session of its own.
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, Request
 from flask_session import Session
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from sqlalchemy import delete, select, update
@@ -62,17 +62,71 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             store.execute(delete(ServerSession).where(ServerSession.expiry <= utcnow()))
 
 
+# Socket.IO events run in a request context made from their connection's handshake, at this path.
+SOCKETIO_PATH = "/socket.io/"
+
+
+class UnreadableSession(ServerSideSession):
+    """The session of a Socket.IO event whose store (the database, or Redis) could not be read.
+
+    Flask-SocketIO opens the session before any handler runs, where a failure has nobody to answer
+    it: the event would get no ack at all. This stand-in defers the failure into the handler: the
+    first use of the data raises the store's error there, where the handlers answer "unavailable"
+    (an event) or refuse with "unavailable" (a connect).
+    """
+
+    def __init__(self, error: Exception):
+        super().__init__()
+        self.error = error
+
+    def _fail(self, *_args, **_kwargs):
+        raise self.error
+
+    # Every way of reading or writing the data.
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __iter__ = __len__ = __bool__ = _fail
+    get = setdefault = pop = popitem = update = clear = keys = values = items = copy = _fail
+
+
+class SocketTolerantSessions:
+    """A session interface (wrapped) that lets Socket.IO events reach their handlers while the store
+    is out of reach (see UnreadableSession). HTTP requests are left as they are: a failure to open
+    their session is answered by the app's error handlers (503)."""
+
+    def __init__(self, interface):
+        self.interface = interface
+
+    def __getattr__(self, name):
+        return getattr(self.interface, name)
+
+    def open_session(self, app: Flask, http_request: Request):
+        try:
+            return self.interface.open_session(app, http_request)
+        except Exception as error:
+            from app.errors import is_unavailable  # app.errors imports the extensions, which import us
+
+            if not (is_unavailable(error) and http_request.path.startswith(SOCKETIO_PATH)):
+                raise
+            return UnreadableSession(error)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if not isinstance(session, UnreadableSession):
+            self.interface.save_session(app, session, response)
+
+
 class ServerSideSessions(Session):
-    """Flask-Session, with SESSION_TYPE "sqlalchemy" served by DatabaseSessionInterface."""
+    """Flask-Session, with SESSION_TYPE "sqlalchemy" served by DatabaseSessionInterface, and every
+    store's interface wrapped in SocketTolerantSessions."""
 
     def _get_interface(self, app: Flask):
         config = app.config
         if config.get("SESSION_TYPE", "").lower() != "sqlalchemy":
-            return super()._get_interface(app)
-        return DatabaseSessionInterface(
-            app,
-            key_prefix=config.get("SESSION_KEY_PREFIX", "session:"),
-            permanent=config.get("SESSION_PERMANENT", True),
-            sid_length=config.get("SESSION_ID_LENGTH", 32),
-            cleanup_n_requests=config.get("SESSION_CLEANUP_N_REQUESTS"),
+            return SocketTolerantSessions(super()._get_interface(app))
+        return SocketTolerantSessions(
+            DatabaseSessionInterface(
+                app,
+                key_prefix=config.get("SESSION_KEY_PREFIX", "session:"),
+                permanent=config.get("SESSION_PERMANENT", True),
+                sid_length=config.get("SESSION_ID_LENGTH", 32),
+                cleanup_n_requests=config.get("SESSION_CLEANUP_N_REQUESTS"),
+            )
         )

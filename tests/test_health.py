@@ -1,15 +1,13 @@
 """/healthz: 200 when the database (and Redis, when configured) answer; 503 when one does not."""
 
 import shutil
-import subprocess
-import time
 
-import redis
 import requests
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import LiveServer, app_config, free_port, skip_or_fail
+from tests.conftest import LiveServer, app_config, skip_or_fail
+from tests.faults import PrivateRedis
 
 
 def test_healthy(client):
@@ -49,36 +47,6 @@ def test_a_running_redis_is_reported(sqlite_databases, redis_url):
     with app.app_context():
         db.engine.dispose()
     sqlite_databases.drop(url)
-
-
-class PrivateRedis:
-    """A redis-server of the test's own on a free port, which the test may stop and start."""
-
-    def __init__(self, folder):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.folder = folder
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.folder,
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 def test_a_live_server_reports_its_redis_stopping_and_coming_back(sqlite_databases, tmp_path):

@@ -5,6 +5,7 @@ The shared `live_server` serves many test files: every test makes its own users 
 and never assumes ids or counts it did not create.
 """
 
+import json
 import re
 import threading
 import uuid
@@ -338,6 +339,32 @@ def test_a_friend_you_chat_with_is_announced_once(http_user, open_socket):
     watcher.wait_for("presence")
     threading.Event().wait(GRACE)
     assert len(watcher.received("presence")) == 1
+
+
+def test_presence_stays_hidden_across_a_block_and_is_not_pushed_to_mere_room_members(http_user, open_socket):
+    """After B blocks A (they had chatted), neither is told when the other comes or goes, and their
+    chat page shows no online state or last seen; a community room shared with a stranger pushes
+    nothing either, while a friend still hears."""
+    a, b, stranger, friend = (http_user().register() for _ in range(4))
+    chat = direct_chat(a, b)
+    befriend(a, friend)
+    assert b.post_form(f"/u/{a.username}/block", {}, csrf_from=f"/u/{a.username}").ok
+    rooms_page = a.http.get(a.base_url + "/rooms", timeout=10).text
+    room = int(re.search(r"/rooms/(\d+)/join", rooms_page).group(1))
+    for person in (a, stranger):
+        assert person.post_form(f"/rooms/{room}/join", {}, csrf_from="/rooms").ok
+    b_tab, stranger_tab, friend_tab = open_socket(b), open_socket(stranger), open_socket(friend)
+
+    a_tab = open_socket(a)
+    assert friend_tab.wait_for("presence")[0]["online"] is True
+    a_tab.close()
+    assert [event["online"] for event in friend_tab.wait_for("presence", count=2)] == [True, False]
+    assert b_tab.received("presence") == [] and stranger_tab.received("presence") == []
+
+    page = b.http.get(f"{b.base_url}/c/{chat}", timeout=10).text
+    members = json.loads(re.search(r'id="chat-data"[^>]*>(.*?)</script>', page, re.S).group(1))["members"]
+    shown = next(member for member in members if member["username"] == a.username)
+    assert shown["online"] is False and shown["last_seen"] is None
 
 
 # --- 9. malformed payloads ---------------------------------------------------------------------------------------

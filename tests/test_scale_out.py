@@ -3,35 +3,19 @@ Redis (sessions, the Socket.IO message queue and the socket registry). Clients o
 must see each other's messages, read receipts, typing and presence as if there were one server."""
 
 import threading
-import uuid
 
 import pytest
-import redis
 
-from tests.conftest import HttpUser, LiveServer
+from tests.conftest import HttpUser, LiveServer, two_workers
 from tests.realtime import EVENT_TIMEOUT, GRACE, befriend, create_group, direct_chat, history, user_id
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent"])
 def workers(request, postgres_databases, redis_url, tmp_path_factory):
     """Two workers of one site (same database, Redis and key prefix), under one async mode."""
-    database_url = postgres_databases.create()
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
     folder = tmp_path_factory.mktemp(f"workers-{request.param}")
-    environment = {
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": prefix,
-        "ASYNC_MODE": request.param,
-    }
-    first = LiveServer(database_url, folder / "worker-1.log", **environment)
-    second = LiveServer(database_url, folder / "worker-2.log", **environment)
-    yield first, second
-    first.stop()
-    second.stop()
-    postgres_databases.drop(database_url)
-    store = redis.Redis.from_url(redis_url)
-    for key in store.scan_iter(f"{prefix}:*"):
-        store.delete(key)
+    with two_workers(postgres_databases, redis_url, folder, ASYNC_MODE=request.param) as pair:
+        yield pair
 
 
 def on(server: LiveServer, user: HttpUser) -> HttpUser:

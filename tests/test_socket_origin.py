@@ -4,6 +4,7 @@ import pytest
 import socketio
 
 from app import create_app
+from app.config import ConfigError, load_config
 from tests.conftest import app_config
 
 
@@ -38,11 +39,25 @@ def test_the_sites_own_origin_may_open_a_socket(live_server, http_user, transpor
         client.disconnect()
 
 
-def test_allowed_origins_are_never_a_wildcard(sqlite_databases):
-    """Only the site's own origin (None = same origin) or an explicit list may open sockets."""
+def _engine_io_origins(app) -> object:
+    return app.extensions["socketio"].server.eio.cors_allowed_origins
+
+
+@pytest.mark.parametrize("configured", [[], ["https://chat.example"]])
+def test_allowed_origins_are_never_a_wildcard_or_unchecked(sqlite_databases, configured):
+    """Engine.IO allows every origin for '*' and checks none for [] (it "disables CORS handling"):
+    the server must get None (the site's own origin only) or an explicit list."""
     url = sqlite_databases.create()
-    app = create_app(app_config(url))
-    origins = app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"]
-    assert origins == [] or (isinstance(origins, list) and "*" not in origins)
-    assert app.extensions["socketio"].server.eio.cors_allowed_origins in (None, [])
+    app = create_app(app_config(url, SOCKETIO_CORS_ALLOWED_ORIGINS=configured))
+    origins = _engine_io_origins(app)
+    assert origins is None or (isinstance(origins, list) and origins and all("*" not in o for o in origins)), origins
+    assert origins == (configured or None)
     sqlite_databases.drop(url)
+
+
+@pytest.mark.parametrize("value", ["*", "https://chat.example,*", "https://*.example"])
+def test_a_wildcard_origin_is_refused_at_start(monkeypatch, tmp_path, value):
+    """An operator cannot open the sockets to every site by configuration."""
+    monkeypatch.setenv("SOCKETIO_ALLOWED_ORIGINS", value)
+    with pytest.raises(ConfigError, match="never"):
+        load_config(str(tmp_path))

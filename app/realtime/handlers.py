@@ -1,18 +1,21 @@
 """Socket.IO handlers: the same layer as the HTTP routes. Each checks who is asking and the payload's
 shape, then calls one service function and answers through the ack."""
 
+import contextlib
 import functools
 
 from flask import request, session
 from flask_login import current_user
-from flask_socketio import disconnect, join_room
+from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
 from sqlalchemy import select
 
 from app import in_flight
+from app.errors import MESSAGES, is_unavailable, rollback
 from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
+from app.rate_limits import RateLimited, check_user_events
 from app.serializers import message_dict
 from app.services import ServiceError, messaging, presence, rooms
 
@@ -25,8 +28,8 @@ def invalid(message: str) -> dict:
 def event(name: str):
     """Register a handler taking (user, payload: dict) and returning the ack's extra fields.
 
-    Answers {"ok": false, ...} for a signed-out session (and drops the socket), a payload that is
-    not an object, or a ServiceError; the connection stays up for the last two.
+    Answers {"ok": false, ...} for a payload that is not an object or a ServiceError (the connection
+    stays up); a socket whose session has ended gets "session_ended" and is closed.
     """
 
     def decorator(handler):
@@ -34,21 +37,29 @@ def event(name: str):
         @functools.wraps(handler)
         def wrapper(payload=None, *_ignored):
             if not current_user.is_authenticated:
-                disconnect()
                 socket_event_failed(name, "unauthorized", None)
-                return {"ok": False, "error": "unauthorized", "message": "Your session has ended. Sign in again."}
+                # The socket closes before this ack could go out: session_ended says it first.
+                rooms.end_sockets([request.sid])
+                return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
             user = current_user._get_current_object()
             if not isinstance(payload, dict):
                 socket_event_failed(name, "invalid", user.id)
                 return invalid(f"{name} takes an object.")
             try:
                 with in_flight.tracked():
+                    check_user_events(user.id)
                     return {"ok": True, **(handler(user, payload) or {})}
+            except RateLimited as error:
+                socket_event_failed(name, error.code, user.id)
+                return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
             except ServiceError as error:
                 socket_event_failed(name, error.code, user.id)
                 return {"ok": False, "error": error.code, "message": error.message}
             except Exception as error:  # noqa: BLE001 - answered, logged with its traceback
-                db.session.rollback()
+                rollback()
+                if is_unavailable(error):
+                    socket_event_failed(name, "unavailable", user.id, exc_info=error)
+                    return {"ok": False, "error": "unavailable", "message": MESSAGES[503]}
                 socket_event_failed(name, "internal", user.id, exc_info=error)
                 return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}
 
@@ -59,15 +70,33 @@ def event(name: str):
 
 @socketio.on("connect")
 def on_connect(auth=None):
-    """Accept only signed-in users; join the rooms that reach this socket and its conversations."""
-    if not current_user.is_authenticated:
-        raise ConnectionRefused("unauthorized")
-    user = current_user._get_current_object()
-    join_room(rooms.user_room(user.id))
-    # Registered before the memberships are read: a conversation made in between finds this socket.
-    presence.connected(user, request.sid, session.sid)
-    for conversation_id in db.session.scalars(select(Membership.conversation_id).where(Membership.user_id == user.id)):
-        join_room(rooms.conversation_room(conversation_id))
+    """Accept only signed-in users; join the rooms that reach this socket and its conversations.
+
+    Any failure refuses the connection ("unavailable" while the database or Redis is out of reach):
+    python-socketio would accept a socket whose connect handler failed otherwise, and it would sit
+    in no conversation's room, silently missing every message.
+    """
+    if _named_by_the_client():
+        return None
+    try:
+        if not current_user.is_authenticated:
+            raise ConnectionRefused("unauthorized")
+        user = current_user._get_current_object()
+        join_room(rooms.user_room(user.id))
+        # Registered before the memberships are read: a conversation made in between finds this socket.
+        presence.connected(user, request.sid, session.sid)
+        memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
+        for conversation_id in db.session.scalars(memberships):
+            join_room(rooms.conversation_room(conversation_id))
+    except ConnectionRefused:
+        raise
+    except Exception as error:  # noqa: BLE001 - refused below, logged with its traceback
+        rollback()
+        with contextlib.suppress(Exception):
+            presence.disconnected(request.sid)  # a refused socket gets no disconnect handler call
+        code = "unavailable" if is_unavailable(error) else "internal"
+        socket_event_failed("connect", code, None, exc_info=error)
+        raise ConnectionRefused(code) from error
 
 
 @socketio.on("disconnect")
@@ -76,7 +105,16 @@ def on_disconnect(*_reason):
 
     Looks the socket up by its id: a logout may already have ended the session it came with.
     """
+    if _named_by_the_client():
+        return
     presence.disconnected(request.sid)
+
+
+def _named_by_the_client() -> bool:
+    """Whether this "connect" or "disconnect" is an event a connected client sent under that name
+    (python-socketio dispatches it to the same handler), not the connection's own: while a socket
+    connects or disconnects, the manager does not count it as connected."""
+    return socketio.server.manager.is_connected(request.sid, rooms.NAMESPACE)
 
 
 @event("send_message")
@@ -109,8 +147,12 @@ def on_typing(user, payload):
 
 @socketio.on_error_default
 def on_error(error: Exception):
-    """An unexpected error outside an event's own handling (connect, disconnect): log it, keep going."""
-    db.session.rollback()
+    """An unexpected error outside an event's own handling (connect, disconnect, reading the session
+    or the user before the event): log it, keep going."""
+    rollback()
     event_name = (getattr(request, "event", None) or {}).get("message", "connect")
+    if is_unavailable(error):
+        socket_event_failed(event_name, "unavailable", None, exc_info=error)
+        return {"ok": False, "error": "unavailable", "message": MESSAGES[503]}
     socket_event_failed(event_name, "internal", None, exc_info=error)
     return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}

@@ -530,6 +530,9 @@
       announce("Your message was not sent. " + text);
     }
 
+    // Refusals that may pass if the same message is tried again later.
+    var RETRYABLE = { internal: true, rate_limited: true, unavailable: true };
+
     function deliver(item) {
       var clientId = item.getAttribute("data-client-id");
       var body = pendingBodies[clientId];
@@ -539,7 +542,7 @@
       M.emitWithAck("send_message", { conversation_id: cid, body: body, client_id: clientId }, SEND_TIMEOUT_MS).then(
         function (ack) {
           if (ack && ack.ok && ack.message) confirm(item, ack.message);
-          else fail(item, (ack && ack.message) || "Something went wrong.", !!(ack && ack.error === "internal"));
+          else fail(item, (ack && ack.message) || "Something went wrong.", !!(ack && RETRYABLE[ack.error]));
         },
         function (error) {
           var timedOut = error && error.message === "timeout";

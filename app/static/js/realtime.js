@@ -449,6 +449,15 @@
   }
 
   var socket = null;
+  var NAVIGATION_GRACE_MS = 5000;
+  var RECONNECT_AFTER_MS = 1000;
+  var RECONNECT_MAX_MS = 30000;
+  var submittedAt = 0; // when a form last took this page elsewhere
+
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) submittedAt = Date.now(); // the chat composer prevents it: no navigation
+  });
+
   M.socket = null;
   M.connected = false;
   M.available = false;
@@ -547,21 +556,48 @@
     M.socket = socket;
     M.available = true;
 
+    // Socket.IO does not reconnect by its own accord after the server closed the socket or refused
+    // to connect it; a stopping worker does the first, a server that cannot reach its database or
+    // Redis the second. Come back after a random, growing moment, so that the tabs of a busy worker
+    // do not all arrive at the same instant.
+    var retries = 0;
+    function reconnectLater() {
+      var delay = Math.min(RECONNECT_AFTER_MS * Math.pow(2, retries), RECONNECT_MAX_MS);
+      retries += 1;
+      window.setTimeout(function () {
+        if (!socket.connected) socket.connect();
+      }, delay * (0.5 + Math.random()));
+    }
+
     socket.on("connect", function () {
       M.connected = true;
+      retries = 0;
       dispatch("connect");
       syncAll();
     });
     socket.on("disconnect", function (reason) {
       M.connected = false;
       dispatch("disconnect", reason);
+      if (reason === "io server disconnect") reconnectLater();
     });
     socket.on("connect_error", function (error) {
       M.connected = false;
       dispatch("connect_error", error);
+      // A refusal ends Socket.IO's own retries (it stays active through transport errors).
+      if (!socket.active && !(error && error.message === "unauthorized")) reconnectLater();
     });
     socket.on("message", function (message) {
       receive(message, { synced: false });
+    });
+    // Signed out (here or elsewhere), password changed, account gone: the reload lands on sign-in.
+    // When this page's own form ended it ("Log out", deleting the account), the page is already
+    // on its way elsewhere: reloading now would cancel that navigation and lose its message, so
+    // reload only if the page is still here once that navigation had time to finish.
+    socket.on("session_ended", function () {
+      var navigating = Date.now() - submittedAt < NAVIGATION_GRACE_MS;
+      window.setTimeout(function () {
+        window.location.reload();
+      }, navigating ? NAVIGATION_GRACE_MS : 0);
     });
     socket.on("read", function (event) {
       if (!event) return;

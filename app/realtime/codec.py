@@ -1,0 +1,27 @@
+"""The JSON that Socket.IO packets are read and written with."""
+
+import json
+import math
+
+# python-engineio refuses integers written in more than 100 digits (int() on huge text is slow) by
+# failing the whole packet, before any handler could answer it: the client gets no ack at all.
+MAX_INTEGER_DIGITS = 100
+
+
+def _bounded_int(digits: str) -> int | float:
+    """The integer, or ±infinity for one too long to read: a value every handler already refuses."""
+    if len(digits) <= MAX_INTEGER_DIGITS:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf
+
+
+class SocketJSON:
+    """A json module for Flask-SocketIO: huge integers become a refusable value, not a lost event."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text, **kwargs):
+        """json.loads, reading integers of more than MAX_INTEGER_DIGITS digits as ±infinity."""
+        kwargs.setdefault("parse_int", _bounded_int)
+        return json.loads(text, **kwargs)
