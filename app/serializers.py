@@ -94,12 +94,12 @@ def conversation_dict(summary) -> dict:
     }
 
 
-def member_dict(membership, online: bool) -> dict:
-    """A conversation member P: the person, their role, presence and read position."""
+def member_dict(membership, online: bool, presence_visible: bool = True) -> dict:
+    """A conversation member P: the person, their role, presence (none across a block) and read position."""
     return {
         **user_dict(membership.user),
         "role": membership.role,
-        "online": online,
-        "last_seen": iso(membership.user.last_seen_at),
+        "online": online and presence_visible,
+        "last_seen": iso(membership.user.last_seen_at) if presence_visible else None,
         "last_read_seq": membership.last_read_seq,
     }

@@ -1,5 +1,7 @@
 """The account pages over HTTP: forms, sessions, redirects, CSRF and error pages."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from flask import abort
 
@@ -226,13 +228,34 @@ def test_login_follows_a_local_next(client, auth):
         "\t//evil.example",
         "///evil.example",
         "http:/evil.example",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%252F%252Fevil.example",
+        "/%2F/evil.example",
+        "/%5Cevil.example",
+        "/\\/evil.example",
+        "JaVaScRiPt:alert(1)",
+        "%6A%61vascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        " //evil.example",
+        "%0A//evil.example",
+        "/%09/evil.example",
+        "\u3002evil.example",
+        "//evil.example%40chat.example",
+        "https:evil.example",
     ],
 )
 def test_next_never_leaves_the_site(client, auth, target):
+    """Whatever `next` holds, the browser is sent to a path on this site: no scheme, no host, and
+    nothing a browser would read as one (// or /\\ at the start)."""
     auth.register(username="ana")
     auth.logout()
     response = auth.login("ana", next_url=target)
-    assert response.status_code == 302 and response.location == "/"
+    assert response.status_code == 302
+    location = urlsplit(response.location)
+    assert not location.scheme and not location.netloc, response.location
+    assert response.location.startswith("/") and not response.location.startswith(("//", "/\\")), response.location
+    assert all(ord(char) > 32 for char in response.location), response.location
 
 
 @pytest.mark.parametrize("target", ["/", "/settings/password", "/u/ana?tab=friends"])

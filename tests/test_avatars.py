@@ -40,6 +40,28 @@ def test_the_default_picture_shows_initials_on_a_colour_from_the_username(make_u
     assert {ana.initials_colour, other.initials_colour} <= set(range(10))
 
 
+@pytest.mark.parametrize(
+    ("username", "first", "last", "initials"),
+    [
+        ("emoji_ana", "😀 Ana", "(Lima)", "AL"),
+        ("strasse", "ßtraße", "", "ß"),
+        ("_underscore", "", "", "UN"),
+        ("___", "", "", ""),
+        ("sym", "***", "", "SY"),
+    ],
+)
+def test_initials_are_letters_or_digits_and_every_default_picture_loads(
+    make_user, client, username, first, last, initials
+):
+    """Names starting with symbols, emoji or a letter that capitalises to two still get a picture
+    the initials route serves; with no letter or digit at all, the plain silhouette."""
+    person = make_user(username, first_name=first, last_name=last)
+    assert person.initials == initials
+    url = person.avatar_url
+    assert (url.endswith("deleted-user.svg")) == (initials == "")
+    assert client.get(url).status_code == 200, url
+
+
 def test_choosing_a_bundled_avatar(make_user, app):
     ana = make_user("ana")
     fox = db.session.scalar(select(Avatar).where(Avatar.slug == "fox"))

@@ -51,6 +51,21 @@ def test_opening_a_chat_from_a_profile(people):
     assert 'name="body"' in html and 'name="client_id"' in html
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_another_site_cannot_start_a_chat_by_a_link_or_an_image(people, app, site):
+    """A visit to /chat/<name> from another site (Sec-Fetch-Site says so) creates nothing and goes
+    to the profile; the same visit from this site, or typed in, opens the chat."""
+    befriend(people, "ana", "bob")
+    response = people("ana").get("/chat/bob", headers={"Sec-Fetch-Site": site})
+    assert response.status_code == 302 and response.location == "/u/bob"
+    with app.test_request_context():
+        assert conversations.summaries(user(app, "ana")) == []
+    for origin in ("same-origin", "none"):
+        assert people("ana").get("/chat/bob", headers={"Sec-Fetch-Site": origin}).status_code == 200
+    with app.test_request_context():
+        assert len(conversations.summaries(user(app, "ana"))) == 1
+
+
 def test_a_chat_with_someone_who_only_takes_friends_is_refused_politely(people):
     people("bob")
     post(people("bob"), "/settings/privacy", csrf_from="/settings", message_policy="friends")

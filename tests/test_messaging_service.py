@@ -353,6 +353,8 @@ def test_groups_are_made_of_friends_and_run_by_their_owner(trio, make_user):
     assert sorted(conversations.member_ids(group.id)) == sorted([ana.id, bob.id])
     with pytest.raises(ServiceError, match="owner"):
         conversations.remove_member(bob, group.id, ana.id)
+    with pytest.raises(ServiceError, match="no such member"):
+        conversations.remove_member(ana, group.id, dan.id)  # already gone: not "removed" twice
 
 
 def test_an_owner_who_leaves_hands_the_group_on(trio):

@@ -1,9 +1,9 @@
 """Account forms. Field rules come from app.services.accounts, so HTTP and sockets share them."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.forms import Form
 from app.models.user import NAME_MAX_LENGTH
 from app.services import ServiceError
 from app.services.accounts import (
@@ -27,7 +27,7 @@ def _service_rule(check):
     return validator
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     """Username and names, as chosen at sign-up and changed in the profile settings."""
 
     username = StringField(
@@ -68,7 +68,7 @@ class RegisterForm(PersonForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Sign in with username and password."""
 
     username = StringField(
@@ -84,7 +84,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """Replace the password, proving the current one."""
 
     current_password = PasswordField(

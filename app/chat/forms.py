@@ -1,13 +1,13 @@
 """Chat forms. The rules come from the services, so every door applies the same ones."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.forms import Form
 from app.models.chat import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     """The composer without JavaScript. client_id is made when the page is drawn, so submitting
     the same page twice stores one message."""
 
@@ -26,7 +26,7 @@ class MembersField(SelectMultipleField):
         """Any ids may arrive; the service decides which are acceptable."""
 
 
-class NewGroupForm(FlaskForm):
+class NewGroupForm(Form):
     """Start a group with friends."""
 
     title = StringField(
@@ -37,7 +37,7 @@ class NewGroupForm(FlaskForm):
     members = MembersField("Members", coerce=int)
 
 
-class RenameGroupForm(FlaskForm):
+class RenameGroupForm(Form):
     """Rename a group."""
 
     title = StringField(
@@ -47,7 +47,7 @@ class RenameGroupForm(FlaskForm):
     )
 
 
-class AddMembersForm(FlaskForm):
+class AddMembersForm(Form):
     """Add friends to a group."""
 
     members = MembersField("Add members", coerce=int)

@@ -2,7 +2,7 @@
 
 from uuid import uuid4
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.chat import bp
@@ -10,6 +10,7 @@ from app.chat.forms import AddMembersForm, MessageForm, NewGroupForm, RenameGrou
 from app.extensions import db
 from app.forms import ActionForm, form_status, show_service_error
 from app.models.chat import GROUP, OWNER, Conversation
+from app.rate_limits import check_user_events
 from app.serializers import conversation_dict, member_dict, message_dict, user_dict
 from app.services import ServiceError, conversations, messaging, presence, social
 
@@ -28,7 +29,11 @@ def _member_conversation(conversation_id: int) -> Conversation:
 
 def _member_dicts(memberships) -> list[dict]:
     online = presence.online_among(membership.user_id for membership in memberships)
-    return [member_dict(membership, membership.user_id in online) for membership in memberships]
+    hidden = presence.hidden_from(current_user.id)
+    return [
+        member_dict(membership, membership.user_id in online, membership.user_id not in hidden)
+        for membership in memberships
+    ]
 
 
 def _conversation_page(conversation: Conversation, form: MessageForm | None = None, status: int = 200):
@@ -64,7 +69,14 @@ def _conversation_page(conversation: Conversation, form: MessageForm | None = No
 @bp.get("/chat/<username>")
 @login_required
 def direct(username):
-    """The direct chat with a person, started on first visit."""
+    """The direct chat with a person, started on first visit from this site.
+
+    A GET that creates something must not be triggered by another site (a link or an image there):
+    browsers say where a request comes from in Sec-Fetch-Site, and such a visit goes to the
+    person's profile, whose Message button leads back here from this site.
+    """
+    if request.headers.get("Sec-Fetch-Site", "none") not in ("same-origin", "none"):
+        return redirect(url_for("people.profile", username=username.lower()))
     try:
         conversation = conversations.open_direct(_me(), username)
     except social.NotFound:
@@ -90,6 +102,7 @@ def post_message(conversation_id):
     form = MessageForm()
     if form.validate_on_submit():
         try:
+            check_user_events(current_user.id)
             messaging.send_message(_me(), conversation.id, form.body.data, form.client_id.data)
         except ServiceError as error:
             show_service_error(form, error)

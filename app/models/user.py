@@ -22,6 +22,13 @@ def name_key(name: str) -> str:
     return (name or "").strip().casefold()[:NAME_MAX_LENGTH]
 
 
+def _initial(text: str) -> str:
+    """The first letter or digit of text, in capitals where that stays one character ("ß" does not)."""
+    letter = next((char for char in text if char.isalnum()), "")
+    capital = letter.upper()
+    return capital if len(capital) == 1 else letter
+
+
 class User(UserMixin, Base):
     """A person with an account."""
 
@@ -72,9 +79,10 @@ class User(UserMixin, Base):
 
     @property
     def initials(self) -> str:
-        """One or two letters for the default avatar: of the names, else of the username."""
-        letters = [name[0] for name in (self.first_name, self.last_name) if name]
-        return "".join(letters or self.username[:2]).upper()
+        """One or two letters or digits for the default avatar: of the names, else of the username;
+        "" when there are none (a name of only symbols or emoji, a username like "___")."""
+        letters = [_initial(name) for name in (self.first_name, self.last_name) if name]
+        return "".join(letters) or "".join(_initial(char) for char in self.username)[:2]
 
     @property
     def initials_colour(self) -> int:
@@ -93,6 +101,8 @@ class User(UserMixin, Base):
             return url_for("people.uploaded_avatar", filename=self.avatar_upload)
         if self.avatar is not None:
             return self.avatar.url
+        if not self.initials:
+            return url_for("static", filename="img/deleted-user.svg")  # a plain silhouette
         return url_for("people.initials_avatar", initials=self.initials, colour=self.initials_colour)
 
     def __repr__(self) -> str:

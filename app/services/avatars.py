@@ -13,7 +13,7 @@ from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.avatar import INITIALS_PALETTE, Avatar, UploadedPicture
 from app.models.user import User
-from app.services import ServiceError
+from app.services import ServiceError, is_db_int
 
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP")
@@ -36,7 +36,7 @@ def uploaded_picture(name: str) -> UploadedPicture | None:
 
 def choose_avatar(user: User, avatar_id: int | None) -> None:
     """Use a bundled avatar (dropping an uploaded picture)."""
-    avatar = db.session.get(Avatar, avatar_id) if avatar_id else None
+    avatar = db.session.get(Avatar, avatar_id) if is_db_int(avatar_id, minimum=1) else None
     if avatar is None:
         raise ServiceError("That avatar does not exist.", "avatar_id")
     _replace_picture(user, avatar=avatar, upload=None)

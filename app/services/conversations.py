@@ -101,7 +101,7 @@ def send_refusal(user: User, conversation: Conversation | MemberTarget) -> str |
     if conversation.kind != DIRECT:
         return None
     low, high = (int(part) for part in conversation.direct_key.split(":"))
-    return social.message_refusal_to(user.id, high if low == user.id else low)
+    return social.message_refusal(user.id, high if low == user.id else low)
 
 
 # --- creating and joining -------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def open_direct(user: User, username: str) -> Conversation:
     existing = db.session.scalar(select(Conversation).where(Conversation.direct_key == key))
     if existing is not None:
         return existing
-    refusal = social.message_refusal(user, other)
+    refusal = social.message_refusal(user.id, other.id)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
     conversation = Conversation(kind=DIRECT, direct_key=key, title="")
@@ -212,15 +212,19 @@ def remove_member(user: User, conversation_id: int, user_id: int) -> None:
         raise ServiceError("There is no such member.", code="not_found")
     if user_id == user.id:
         raise ServiceError("To leave your own group, use Leave group.", code="self")
-    _drop_membership(conversation.id, user_id)
+    if not _drop_membership(conversation.id, user_id):
+        raise ServiceError("There is no such member.", code="not_found")
 
 
-def _drop_membership(conversation_id: int, user_id: int) -> None:
-    db.session.execute(
+def _drop_membership(conversation_id: int, user_id: int) -> bool:
+    """Remove the membership; False when there was none."""
+    dropped = db.session.execute(
         delete(Membership).where(Membership.conversation_id == conversation_id, Membership.user_id == user_id)
-    )
+    ).rowcount
     db.session.commit()
-    rooms.leave_user_sockets(user_id, rooms.conversation_room(conversation_id))
+    if dropped:
+        rooms.leave_user_sockets(user_id, rooms.conversation_room(conversation_id))
+    return bool(dropped)
 
 
 def leave(user: User, conversation_id: int) -> Conversation:

@@ -1,14 +1,16 @@
 """Who is online: a user is online while at least one of their tabs has a socket open, on any worker.
 
 The sockets are counted by the socket registry (in Redis when there are several workers). Presence
-is announced to the people who can see it: members of the user's conversations and their friends.
+is pushed to the people close to the user (friends, and those sharing a direct chat or a group with
+them); community rooms show it on their page only. Nobody on either side of a block
+sees the other's presence.
 """
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.chat import Membership
+from app.models.chat import ROOM, Conversation, Membership
 from app.models.user import User
 from app.serializers import iso
 from app.services import rooms, social
@@ -20,11 +22,22 @@ def online_among(user_ids) -> set[int]:
     return registry().online(list(user_ids))
 
 
+def hidden_from(viewer_id: int) -> set[int]:
+    """Whose presence the viewer may not see (and who may not see the viewer's): blocks either way."""
+    return social.blocked_either_way(viewer_id)
+
+
 def audience(user: User) -> set[int]:
-    """Who sees the user's presence: everyone in a conversation with them, and their friends."""
-    mine = select(Membership.conversation_id).where(Membership.user_id == user.id)
-    sharing = db.session.scalars(select(Membership.user_id).where(Membership.conversation_id.in_(mine)).distinct())
-    return ({*sharing} | {friend.id for friend in social.friends(user)}) - {user.id}
+    """Who is told when the user comes online or goes offline: friends and the people sharing a
+    direct chat or a group with them, minus blocks either way. Not filtered by who is online: a tab
+    that has just joined its user's room may not be registered yet, and would miss the news."""
+    mine = (
+        select(Membership.conversation_id)
+        .join(Conversation, Conversation.id == Membership.conversation_id)
+        .where(Membership.user_id == user.id, Conversation.kind != ROOM)
+    )
+    sharing = set(db.session.scalars(select(Membership.user_id).where(Membership.conversation_id.in_(mine))))
+    return (sharing | social.friend_ids(user.id)) - hidden_from(user.id) - {user.id}
 
 
 def _announce(user: User, online: bool) -> None:

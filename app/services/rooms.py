@@ -7,6 +7,7 @@ from app.extensions import socketio
 from app.services.socket_registry import registry
 
 NAMESPACE = "/"
+SESSION_ENDED = "Your session has ended. Sign in again."
 
 
 def session_key(session_id: str) -> str:
@@ -44,17 +45,19 @@ def emit(event: str, payload: dict, room: str, skip_sid: str | None = None) -> N
 
 def disconnect_session(session_id: str) -> None:
     """Close every socket opened under a browser session (signed out), on any worker."""
-    _disconnect(registry().session_sockets(session_key(session_id)))
+    end_sockets(registry().session_sockets(session_key(session_id)))
 
 
 def disconnect_user(user_id: int, except_session_id: str | None = None) -> None:
     """Close every socket of the user on any worker, except those of one session (the one in use)."""
     kept = set(registry().session_sockets(session_key(except_session_id))) if except_session_id else set()
-    _disconnect([sid for sid in registry().user_sockets(user_id) if sid not in kept])
+    end_sockets([sid for sid in registry().user_sockets(user_id) if sid not in kept])
 
 
-def _disconnect(sids: list[str]) -> None:
+def end_sockets(sids: list[str]) -> None:
+    """Tell each socket its session has ended (the page then goes to sign-in), and close it."""
     if socketio.server is None:  # Socket.IO not initialised (e.g. a CLI command)
         return
     for sid in sids:
+        socketio.emit("session_ended", {"message": SESSION_ENDED}, to=sid, namespace=NAMESPACE)
         socketio.server.disconnect(sid, namespace=NAMESPACE)

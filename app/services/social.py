@@ -104,11 +104,6 @@ def visible_user(viewer: User, username: str) -> User:
     return user
 
 
-def message_refusal(sender: User, recipient: User) -> str | None:
-    """Why sender may not start or continue a direct conversation with recipient, or None if they may."""
-    return message_refusal_to(sender.id, recipient.id)
-
-
 # What decides whether someone may message the recipient, in one prepared query.
 _MESSAGE_FACTS = select(
     User.username,
@@ -131,8 +126,9 @@ _MESSAGE_FACTS = select(
 ).where(User.id == bindparam("recipient_id"))
 
 
-def message_refusal_to(sender_id: int, recipient_id: int) -> str | None:
-    """message_refusal by ids, in one query (the send path calls it for every direct message)."""
+def message_refusal(sender_id: int, recipient_id: int) -> str | None:
+    """Why the sender may not start or continue a direct conversation with the recipient, or None if
+    they may; one query, as the send path asks it for every direct message."""
     if sender_id == recipient_id:
         return "You can't message yourself."
     low, high = _pair(sender_id, recipient_id)
@@ -152,7 +148,7 @@ def message_refusal_to(sender_id: int, recipient_id: int) -> str | None:
 
 def can_message(sender: User, recipient: User) -> bool:
     """Whether sender may start or continue a direct conversation with recipient."""
-    return message_refusal(sender, recipient) is None
+    return message_refusal(sender.id, recipient.id) is None
 
 
 # --- friend requests ------------------------------------------------------------------------------
@@ -324,6 +320,20 @@ def incoming_request_count(viewer: User) -> int:
             Friendship.requester_id != viewer.id,
         )
     )
+
+
+def friend_ids(user_id: int) -> set[int]:
+    """The ids of the user's friends."""
+    other_id = _other_side(user_id)
+    mine = or_(Friendship.user_low_id == user_id, Friendship.user_high_id == user_id)
+    return set(db.session.scalars(select(other_id).where(mine, Friendship.status == ACCEPTED)))
+
+
+def blocked_either_way(user_id: int) -> set[int]:
+    """The ids of everyone the user blocked or was blocked by."""
+    blocked = select(Block.blocked_id).where(Block.blocker_id == user_id)
+    blockers = select(Block.blocker_id).where(Block.blocked_id == user_id)
+    return set(db.session.scalars(blocked.union(blockers)))
 
 
 def blocked_users(viewer: User) -> list[User]:

@@ -1,11 +1,11 @@
 """Settings forms. Field rules come from the services, so every door applies the same ones."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.auth.forms import PersonForm
+from app.forms import Form
 from app.models.user import BIO_MAX_LENGTH
 from app.services.accounts import PASSWORD_MAX_LENGTH
 
@@ -20,7 +20,7 @@ class ProfileForm(PersonForm):
     )
 
 
-class PrivacyForm(FlaskForm):
+class PrivacyForm(Form):
     """Who may message the user."""
 
     message_policy = RadioField(
@@ -30,19 +30,19 @@ class PrivacyForm(FlaskForm):
     )
 
 
-class ChooseAvatarForm(FlaskForm):
+class ChooseAvatarForm(Form):
     """Pick one of the bundled avatars."""
 
     avatar_id = IntegerField(validators=[InputRequired()])
 
 
-class AvatarUploadForm(FlaskForm):
+class AvatarUploadForm(Form):
     """Upload a picture of one's own."""
 
     picture = FileField("Upload a picture", validators=[FileRequired("Choose a picture to upload.")])
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     """Delete the account, proving the password."""
 
     password = PasswordField(
