@@ -17,9 +17,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from flask_migrate import upgrade
 
@@ -53,6 +55,9 @@ def app_config(database_url: str, **overrides) -> dict:
         # query counts vary from run to run.
         "SESSION_CLEANUP_N_REQUESTS": None,
         "REDIS_URL": None,
+        # Tests sign in far more often than people do; tests/test_rate_limits.py turns limits on.
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
         **overrides,
     }
 
@@ -161,8 +166,6 @@ def postgres_databases():
 @pytest.fixture(scope="session")
 def redis_url():
     """TEST_REDIS_URL (a Redis that tests may write to, under their own key prefixes)."""
-    import redis
-
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         skip_or_fail("TEST_REDIS_URL is not set: Redis tests skipped")
@@ -309,14 +312,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`python run.py` (eventlet, or gevent with ASYNC_MODE=gevent) in a subprocess, on a free port,
-    with its own database."""
+    """`python run.py` (eventlet, or gevent with ASYNC_MODE=gevent) in a subprocess, with its own
+    database, on a port that stays the same when a test kills or stops it and starts it again."""
 
-    def __init__(self, database_url: str, log_path: Path, **env):
-        self.port = free_port()
+    def __init__(self, database_url: str, log_path: Path, port: int | None = None, start: bool = True, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
         self.log_path = log_path
-        environment = {
+        self.environment = {
             **os.environ,
             "APP_ENV": "development",
             "HOST": "127.0.0.1",
@@ -325,20 +329,20 @@ class LiveServer:
             "REDIS_URL": "",
             "SECRET_KEY": "live-server-secret-key-0123456789abcdef",
             "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
+            "RATELIMIT_ENABLED": "0",
             "PYTHONUNBUFFERED": "1",
             **env,
         }
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py")],
-            cwd=ROOT,
-            env=environment,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_until_up()
+        self.process: subprocess.Popen | None = None
+        if start:
+            self.start()
 
-    def _wait_until_up(self, seconds: float = 30) -> None:
+    def start(self, seconds: float = 30) -> None:
+        """Start the server and return once it answers HTTP (bounded); its output goes to the log."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "run.py")], cwd=ROOT, env=self.environment, stdout=log, stderr=log
+            )
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -347,22 +351,54 @@ class LiveServer:
                 requests.get(self.url + "/login", timeout=1)
                 return
             except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
+                time.sleep(0.05)
+        self.kill()
         raise RuntimeError(f"server did not come up in {seconds}s:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, mid-whatever it was doing."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
 
-    def stop(self) -> None:
+    def terminate(self, seconds: float = 30) -> int:
+        """SIGTERM (the graceful stop), killing it after `seconds`; the exit code."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(seconds)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+                self.kill()
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the server's log (all its runs)."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop it, gracefully if it stops within 10 s."""
+        if self.process:
+            self.terminate(10)
+
+
+@contextmanager
+def two_workers(postgres_databases, redis_url: str, folder: Path, **env):
+    """Two live workers of one site: one new PostgreSQL database, one Redis under a key prefix of
+    their own (removed afterwards)."""
+    database_url = postgres_databases.create()
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    environment = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, **env}
+    workers = [LiveServer(database_url, folder / f"worker-{index}.log", **environment) for index in (1, 2)]
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+        postgres_databases.drop(database_url)
+        store = redis.Redis.from_url(redis_url)
+        for key in store.scan_iter(f"{prefix}:*"):
+            store.delete(key)
+        store.close()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres", "postgres-gevent"])

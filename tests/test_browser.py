@@ -7,6 +7,10 @@ from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD, register_in_browser, unique_username
 
+# The pages behave the same on every engine (their engine-specific paths are tested over HTTP and
+# sockets on all of them): the browser walks them once.
+pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
+
 SMALL_VIEWPORT = {"width": 360, "height": 740}
 RGB = re.compile(r"rgba?\((\d+(?:\.\d+)?)[, ]+(\d+(?:\.\d+)?)[, ]+(\d+(?:\.\d+)?)")
 

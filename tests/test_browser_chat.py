@@ -8,6 +8,9 @@ from playwright.sync_api import expect
 
 from tests.conftest import register_in_browser, unique_username
 
+# SQLite under eventlet, and PostgreSQL under gevent, whose WebSocket server the browser meets too.
+pytestmark = pytest.mark.parametrize("live_server", ["sqlite", "postgres-gevent"], indirect=True)
+
 
 def register(page, first: str, last: str) -> str:
     username = unique_username(first.lower())

@@ -2,9 +2,14 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import register_in_browser, unique_username
+
+# The pages behave the same on every engine (their engine-specific paths are tested over HTTP and
+# sockets on all of them): the browser walks them once.
+pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
 
 def register(page, username: str, first_name: str, last_name: str) -> None:
