@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test setup setup-dev migrate css lint bench
+.PHONY: run test setup setup-dev migrate css lint bench reliability
 
 run: setup migrate  ## set up, migrate the database and serve http://localhost:8000
 	PORT=$(PORT) $(PY) run.py
@@ -40,3 +40,6 @@ lint: setup-dev
 
 bench: setup-dev  ## benchmark: bench/results/ (JSON, latency plot) and docs/performance.md (~15 min)
 	$(PY) -m bench
+
+reliability: setup-dev  ## fault, fuzz, model-check and abuse suites, writing docs/reliability.md (FULL=1: full counts)
+	$(PY) -m tests.reliability $(if $(FULL),--full,)
