@@ -82,6 +82,7 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
     origins = _split(_env("SOCKETIO_ALLOWED_ORIGINS"))
     if any("*" in origin for origin in origins):
         raise ConfigError("SOCKETIO_ALLOWED_ORIGINS must list exact origins (https://chat.example), never '*'.")
+    attachment_max_bytes = _env_number("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
     config = {
         "APP_ENV": env,
@@ -114,8 +115,12 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
-        # Room for a 2 MB picture and its form; larger bodies get the 413 page.
-        "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
+        # How long after sending a message its sender may still edit it.
+        "MESSAGE_EDIT_WINDOW_SECONDS": _env_number("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60),
+        # The largest image or file a message may carry.
+        "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
+        # Room for the largest attachment and its form; larger bodies get the 413 page.
+        "MAX_CONTENT_LENGTH": attachment_max_bytes + 1024 * 1024,
         # How many proxies in front of the app set X-Forwarded-* (Render, Heroku: 1). 0 trusts none.
         "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
         # Extra origins whose pages may open sockets; empty means the site's own origin only.

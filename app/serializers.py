@@ -3,8 +3,10 @@
 import re
 
 from flask import url_for
+from sqlalchemy import select
 
-from app.models.chat import DIRECT, Message
+from app.extensions import db
+from app.models.chat import DIRECT, IMAGE, Attachment, Mention, Message, Reaction
 from app.models.user import User
 
 DELETED_USER_NAME = "Deleted user"
@@ -27,21 +29,120 @@ def user_dict(user: User | None) -> dict:
     return {"id": user.id, "username": user.username, "display_name": user.display_name, "avatar_url": user.avatar_url}
 
 
+REPLY_PREVIEW_LENGTH = 140
+
+
+def attachment_dict(attachment: Attachment | None) -> dict | None:
+    """The attachment A of docs/protocol.md, or None."""
+    if attachment is None:
+        return None
+    image = attachment.kind == IMAGE
+    return {
+        "id": attachment.id,
+        "kind": attachment.kind,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": url_for("attachments.download", attachment_id=attachment.id, filename=attachment.filename),
+        "thumbnail_url": url_for("attachments.thumbnail", attachment_id=attachment.id) if image else None,
+    }
+
+
+def reply_dict(original: Message | None) -> dict | None:
+    """What a reply shows of the message it answers: a short preview, or the tombstone."""
+    if original is None:
+        return None
+    deleted = original.deleted_at is not None
+    body = "" if deleted else original.body
+    return {
+        "id": original.id,
+        "seq": original.seq,
+        "sender": user_dict(original.sender),
+        "preview": body if len(body) <= REPLY_PREVIEW_LENGTH else body[: REPLY_PREVIEW_LENGTH - 1] + "…",
+        "deleted": deleted,
+        "attachment_kind": None if deleted or original.attachment is None else original.attachment.kind,
+    }
+
+
 def message_dict(message: Message) -> dict:
-    """The message payload M of docs/protocol.md."""
-    return message_payload(
-        message.id,
-        message.conversation_id,
-        message.seq,
-        user_dict(message.sender),
-        message.body,
-        message.client_id,
-        message.created_at,
-    )
+    """The message payload M of docs/protocol.md (for many messages, message_dicts is one query each
+    for their reactions and mentions instead of one per message)."""
+    return message_dicts([message])[0]
+
+
+def message_dicts(messages: list[Message]) -> list[dict]:
+    """M for each message, in the same order."""
+    ids = [message.id for message in messages]
+    reactions, mentions = _reactions_of(ids), _mentions_of(ids)
+    return [
+        message_payload(
+            message.id,
+            message.conversation_id,
+            message.seq,
+            user_dict(message.sender),
+            message.body,
+            message.client_id,
+            message.created_at,
+            edited_at=message.edited_at,
+            deleted_at=message.deleted_at,
+            reply_to=reply_dict(message.reply_to),
+            attachment=attachment_dict(message.attachment),
+            reactions=reactions.get(message.id, []),
+            mentions=mentions.get(message.id, []),
+        )
+        for message in messages
+    ]
+
+
+def _reactions_of(message_ids: list[int]) -> dict[int, list[dict]]:
+    """{message id: [{emoji, count, user_ids}]}, each emoji in the order it was first given."""
+    found: dict[int, dict[str, list[int]]] = {}
+    if message_ids:
+        rows = db.session.execute(
+            select(Reaction.message_id, Reaction.emoji, Reaction.user_id)
+            .where(Reaction.message_id.in_(message_ids))
+            .order_by(Reaction.message_id, Reaction.created_at, Reaction.user_id)
+        )
+        for message_id, emoji, user_id in rows:
+            found.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
+    return {
+        message_id: [{"emoji": emoji, "count": len(users), "user_ids": users} for emoji, users in by_emoji.items()]
+        for message_id, by_emoji in found.items()
+    }
+
+
+def _mentions_of(message_ids: list[int]) -> dict[int, list[dict]]:
+    """{message id: [{id, username}]} of the members each message mentions."""
+    found: dict[int, list[dict]] = {}
+    if message_ids:
+        rows = db.session.execute(
+            select(Mention.message_id, User.id, User.username)
+            .join(User, User.id == Mention.user_id)
+            .where(Mention.message_id.in_(message_ids))
+            .order_by(Mention.message_id, User.username)
+        )
+        for message_id, user_id, username in rows:
+            found.setdefault(message_id, []).append({"id": user_id, "username": username})
+    return found
 
 
 def message_payload(
-    message_id: int, conversation_id: int, seq: int, sender: dict, body: str, client_id: str | None, created_at
+    message_id: int,
+    conversation_id: int,
+    seq: int,
+    sender: dict,
+    body: str,
+    client_id: str | None,
+    created_at,
+    *,
+    edited_at=None,
+    deleted_at=None,
+    reply_to: dict | None = None,
+    attachment: dict | None = None,
+    reactions: list | None = None,
+    mentions: list | None = None,
 ) -> dict:
     """M from its values, for the send path, which has them all without loading a Message."""
     return {
@@ -52,6 +153,12 @@ def message_payload(
         "body": body,
         "client_id": client_id,
         "created_at": iso(created_at),
+        "edited_at": iso(edited_at),
+        "deleted": deleted_at is not None,
+        "reply_to": reply_to,
+        "attachment": attachment,
+        "reactions": reactions or [],
+        "mentions": mentions or [],
     }
 
 
@@ -62,6 +169,17 @@ def _title_initials(title: str) -> str:
 
 def conversation_dict(summary) -> dict:
     """The conversation payload C: one row of a person's conversation list."""
+    return conversation_dicts([summary])[0]
+
+
+def conversation_dicts(summaries) -> list[dict]:
+    """C for each summary, their last messages serialized together."""
+    last = [summary.last_message for summary in summaries if summary.last_message is not None]
+    last_dicts = dict(zip([message.id for message in last], message_dicts(last), strict=True))
+    return [_conversation_dict(summary, last_dicts) for summary in summaries]
+
+
+def _conversation_dict(summary, last_dicts: dict) -> dict:
     conversation, membership = summary.conversation, summary.membership
     if conversation.kind == DIRECT:
         other = summary.other
@@ -90,7 +208,7 @@ def conversation_dict(summary) -> dict:
         "unread_count": summary.unread_count,
         "last_seq": conversation.last_seq,
         "last_read_seq": membership.last_read_seq,
-        "last_message": message_dict(summary.last_message) if summary.last_message else None,
+        "last_message": last_dicts[summary.last_message.id] if summary.last_message else None,
     }
 
 

@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from app.models.base import UTCDateTime
+from app.models.chat import outside_the_models
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -95,6 +96,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", outside_the_models)
 
     connectable = get_engine()
 

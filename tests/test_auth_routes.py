@@ -335,7 +335,7 @@ def test_error_pages_are_styled_like_the_rest(app, client, code, text):
 
 
 def test_too_large_bodies_get_413(client):
-    response = client.post("/login", data={"username": "x" * (4 * 1024 * 1024)})
+    response = client.post("/login", data={"username": "x" * (12 * 1024 * 1024)})
     assert response.status_code == 413
     assert b"too large" in response.data
 

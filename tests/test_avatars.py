@@ -180,7 +180,7 @@ def test_upload_between_2_and_3_mb_gets_a_field_error(logged_in_client):
 
 
 def test_upload_far_over_the_limit_gets_the_413_page(logged_in_client):
-    response = upload(logged_in_client, images.noise_png(1100))
+    response = upload(logged_in_client, images.noise_png(2000))  # about 12 MB: over MAX_CONTENT_LENGTH
     assert response.status_code == 413
 
 

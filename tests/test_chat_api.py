@@ -75,7 +75,10 @@ def test_history_pages(pair):
     assert [m["seq"] for m in page["messages"]] == [2] and page["has_more"] is True
     assert [m["seq"] for m in ana.get(f"{url}?before=3").get_json()["messages"]] == [1, 2]
     message = latest["messages"][0]
-    assert set(message) == {"id", "conversation_id", "seq", "sender", "body", "client_id", "created_at"}
+    assert set(message) == {
+        "id", "conversation_id", "seq", "sender", "body", "client_id", "created_at",
+        "edited_at", "deleted", "reply_to", "attachment", "reactions", "mentions",
+    }  # fmt: skip
     assert message["created_at"].endswith("+00:00")
 
 

@@ -6,6 +6,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from app.extensions import db
+from app.models.chat import outside_the_models
 from tests.conftest import ROOT, TEST_PASSWORD
 
 MIGRATIONS = str(ROOT / "migrations")
@@ -13,7 +14,8 @@ MIGRATIONS = str(ROOT / "migrations")
 
 def schema_differences(app) -> list:
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_name": outside_the_models}
+        context = MigrationContext.configure(connection, opts=options)
         return compare_metadata(context, db.metadata)
 
 

@@ -4,7 +4,7 @@ from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from app.api import bp
-from app.serializers import conversation_dict, message_dict
+from app.serializers import conversation_dict, conversation_dicts, message_dicts
 from app.services import MAX_DB_INT, ServiceError, conversations, messaging, parse_db_int, social
 
 
@@ -35,7 +35,7 @@ def _int_arg(name: str):
 def conversation_list():
     """The user's conversations, newest activity first."""
     me = current_user._get_current_object()
-    return jsonify({"conversations": [conversation_dict(summary) for summary in conversations.summaries(me)]})
+    return jsonify({"conversations": conversation_dicts(conversations.summaries(me))})
 
 
 @bp.post("/conversations/direct")
@@ -69,4 +69,4 @@ def messages(conversation_id):
         return _error(error, 404)
     except ServiceError as error:
         return _error(error)
-    return jsonify({"messages": [message_dict(message) for message in rows], "has_more": has_more})
+    return jsonify({"messages": message_dicts(rows), "has_more": has_more})

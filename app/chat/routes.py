@@ -11,7 +11,7 @@ from app.extensions import db
 from app.forms import ActionForm, form_status, show_service_error
 from app.models.chat import GROUP, OWNER, Conversation
 from app.rate_limits import check_user_events
-from app.serializers import conversation_dict, member_dict, message_dict, user_dict
+from app.serializers import conversation_dict, member_dict, message_dicts, user_dict
 from app.services import ServiceError, conversations, messaging, presence, social
 
 
@@ -47,7 +47,7 @@ def _conversation_page(conversation: Conversation, form: MessageForm | None = No
         "chat/conversation.html",
         conversation=data,
         members=members,
-        messages=[message_dict(message) for message in messages],
+        messages=message_dicts(messages),
         has_more=has_more,
         me=user_dict(user),
         form=form or MessageForm(client_id=uuid4().hex),

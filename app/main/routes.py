@@ -4,7 +4,7 @@ from flask import jsonify, render_template
 from flask_login import current_user
 
 from app.main import bp
-from app.serializers import conversation_dict
+from app.serializers import conversation_dicts
 from app.services import conversations, health, presence, social
 
 
@@ -19,7 +19,7 @@ def index():
             online_friend_ids=presence.online_among(friend.id for friend in friends),
             incoming=social.incoming_requests(current_user),
             outgoing=social.outgoing_requests(current_user),
-            conversations=[conversation_dict(summary) for summary in conversations.summaries(current_user)],
+            conversations=conversation_dicts(conversations.summaries(current_user)),
         )
     return render_template("main/landing.html")
 

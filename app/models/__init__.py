@@ -1,18 +1,21 @@
 """The data model. Importing this package registers every table on the metadata."""
 
 from app.models.avatar import Avatar, UploadedPicture
-from app.models.chat import Conversation, Membership, Message
+from app.models.chat import Attachment, Conversation, Membership, Mention, Message, Reaction
 from app.models.session import ServerSession
 from app.models.social import Block, Friendship
 from app.models.user import User
 
 __all__ = [
+    "Attachment",
     "Avatar",
     "Block",
     "Conversation",
     "Friendship",
     "Membership",
+    "Mention",
     "Message",
+    "Reaction",
     "ServerSession",
     "UploadedPicture",
     "User",

@@ -2,7 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -20,6 +31,29 @@ ROLES = (MEMBER, OWNER, MODERATOR)
 
 TITLE_MAX_LENGTH = 80
 BODY_MAX_LENGTH = 4000
+EMOJI_MAX_LENGTH = 32
+FILENAME_MAX_LENGTH = 255
+
+IMAGE = "image"
+FILE = "file"
+ATTACHMENT_KINDS = (IMAGE, FILE)
+
+# The full-text index lives outside the models (an FTS5 table and its triggers on SQLite, a generated
+# tsvector column with a GIN index on PostgreSQL): made by migration 0006, read by services/search.py.
+SEARCH_INDEX_TABLE = "messages_fts"
+SEARCH_VECTOR_COLUMN = "search_vector"
+SEARCH_VECTOR_INDEX = "ix_messages_search_vector"
+
+
+def outside_the_models(name, type_, parent_names) -> bool:
+    """Alembic's include_name: False for the search index's objects, which no model describes."""
+    if type_ == "table":
+        return not (name or "").startswith(SEARCH_INDEX_TABLE)
+    if type_ == "column":
+        return name != SEARCH_VECTOR_COLUMN
+    if type_ == "index":
+        return name != SEARCH_VECTOR_INDEX
+    return True
 
 
 class Conversation(Base):
@@ -62,18 +96,51 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(16), default=MEMBER)
     last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The member's own settings: no notifications (mentions still notify), top of the list, hidden away.
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class Attachment(Base):
+    """An uploaded image or file. Uploaded into a conversation first, then sent with one message
+    (message.attachment_id); served only to the conversation's members. Images are stored re-encoded,
+    with a thumbnail; the bytes are deferred so listing messages never loads them."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ('{IMAGE}', '{FILE}')", name="known_kind"),
+        CheckConstraint("size >= 0", name="size_not_negative"),
+        Index("ix_attachments_conversation_id", "conversation_id"),
+        Index("ix_attachments_uploader_id", "uploader_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(FILENAME_MAX_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Message(Base):
     """One message. (conversation_id, seq) orders and pages it; (sender_id, client_id) makes a
-    retried send return the original instead of storing a copy."""
+    retried send return the original instead of storing a copy. A deleted message stays as a
+    tombstone (deleted_at set, body emptied, attachment dropped) so the thread and replies still read."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("sender_id", "client_id"),
+        UniqueConstraint("attachment_id"),
         CheckConstraint("seq > 0", name="seq_positive"),
     )
 
@@ -85,5 +152,35 @@ class Message(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
 
     sender: Mapped[User | None] = relationship(lazy="joined")
+    reply_to: Mapped["Message | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    attachment: Mapped[Attachment | None] = relationship(lazy="joined")
+
+
+class Reaction(Base):
+    """One person's emoji on one message; the primary key allows each emoji once per person."""
+
+    __tablename__ = "reactions"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(EMOJI_MAX_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mention(Base):
+    """A member named as @username in a message. Carries the conversation and seq so a member's
+    unread mentions count from one index: (user_id, conversation_id, seq)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_user_id_conversation_id_seq", "user_id", "conversation_id", "seq"),)
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)

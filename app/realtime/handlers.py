@@ -16,7 +16,7 @@ from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_user_events
-from app.serializers import message_dict
+from app.serializers import message_dicts
 from app.services import ServiceError, messaging, presence, rooms
 
 
@@ -119,9 +119,15 @@ def _named_by_the_client() -> bool:
 
 @event("send_message")
 def on_send_message(user, payload):
-    """{conversation_id, body, client_id} → {"message": M}, only after the message is committed."""
+    """{conversation_id, body, client_id, reply_to_id?, attachment_id?} → {"message": M}, only after
+    the message is committed."""
     message, _created = messaging.send_message(
-        user, payload.get("conversation_id"), payload.get("body"), payload.get("client_id")
+        user,
+        payload.get("conversation_id"),
+        payload.get("body"),
+        payload.get("client_id"),
+        reply_to_id=payload.get("reply_to_id"),
+        attachment_id=payload.get("attachment_id"),
     )
     return {"message": message}
 
@@ -130,7 +136,7 @@ def on_send_message(user, payload):
 def on_sync(user, payload):
     """{after: {conversation_id: seq}} → the messages after those seqs, with has_more."""
     messages, has_more = messaging.sync(user, payload.get("after"))
-    return {"messages": [message_dict(message) for message in messages], "has_more": has_more}
+    return {"messages": message_dicts(messages), "has_more": has_more}
 
 
 @event("mark_read")

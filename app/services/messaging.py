@@ -11,8 +11,8 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
-from app.serializers import message_dict, message_payload, user_dict
-from app.services import MAX_DB_INT, ServiceError, is_db_int, parse_db_int, rooms
+from app.serializers import attachment_dict, message_dict, message_payload, reply_dict, user_dict
+from app.services import MAX_DB_INT, ServiceError, attachments, is_db_int, mentions, parse_db_int, rooms
 from app.services.conversations import require_member, require_member_target, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
@@ -21,12 +21,15 @@ SYNC_BATCH = 200
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-def check_body(body) -> str:
-    """The message text, trimmed, or ServiceError if it is empty, too long or not text."""
+def check_body(body, *, may_be_empty: bool = False) -> str:
+    """The message text, trimmed, or ServiceError if it is empty (unless a file carries the message),
+    too long or not text."""
+    if body is None and may_be_empty:
+        return ""
     if not isinstance(body, str):
         raise ServiceError("A message is text.", "body", code="invalid")
     body = body.replace("\x00", "").replace("\r\n", "\n").strip()
-    if not body:
+    if not body and not may_be_empty:
         raise ServiceError("Write something first.", "body", code="empty")
     if len(body) > BODY_MAX_LENGTH:
         raise ServiceError(f"A message can be at most {BODY_MAX_LENGTH:,} characters.", "body", code="too_long")
@@ -65,6 +68,8 @@ _INSERT_MESSAGE = (
         client_id=bindparam("new_client_id"),
         body=bindparam("new_body"),
         created_at=bindparam("now"),
+        reply_to_id=bindparam("new_reply_to_id"),
+        attachment_id=bindparam("new_attachment_id"),
     )
     .returning(Message.id)
 )
@@ -76,7 +81,9 @@ _READ_OWN_MESSAGE = (
 )
 
 
-def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, bool]:
+def send_message(
+    sender: User, conversation_id, body, client_id, reply_to_id=None, attachment_id=None
+) -> tuple[dict, bool]:
     """Store a message and, once committed, deliver it to the conversation's members.
 
     Returns (M, created): the message payload of docs/protocol.md, serialized once for the ack and
@@ -84,13 +91,19 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
     UNIQUE (sender_id, client_id) refuses the copy and the transaction rolls back. The sequence number
     comes from an UPDATE of the conversation row inside the same transaction: the row lock orders
     concurrent senders, so seq runs 1, 2, 3, ... with no holes.
+
+    `reply_to_id`: a message of the same conversation this one answers; `attachment_id`: an
+    attachment the sender uploaded into this conversation and has not sent yet (the body may then
+    be empty).
     """
-    body = check_body(body)
+    body = check_body(body, may_be_empty=attachment_id is not None)
     client_id = check_client_id(client_id)
     target = require_member_target(sender, conversation_id)
     refusal = send_refusal(sender, target)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
+    original = _reply_target(target.conversation_id, reply_to_id)
+    attachment = attachments.unsent(sender, target.conversation_id, attachment_id, client_id)
 
     # Prepared Core statements and a payload built from the values: ORM loading, or even building
     # the statements anew, would cost more than the SQL itself.
@@ -102,8 +115,18 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
         connection = db.session.connection()
         seq = connection.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
         message_id = connection.execute(
-            _INSERT_MESSAGE, {**keys, "new_seq": seq, "new_client_id": client_id, "new_body": body, "now": now}
+            _INSERT_MESSAGE,
+            {
+                **keys,
+                "new_seq": seq,
+                "new_client_id": client_id,
+                "new_body": body,
+                "now": now,
+                "new_reply_to_id": original.id if original else None,
+                "new_attachment_id": attachment.id if attachment else None,
+            },
         ).scalar_one()
+        mentioned = mentions.record(message_id, target.conversation_id, seq, sender.id, body) if "@" in body else []
         connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
         db.session.commit()
     except IntegrityError:
@@ -111,11 +134,60 @@ def send_message(sender: User, conversation_id, body, client_id) -> tuple[dict, 
         db.session.rollback()
         existing = _sent_before(sender, client_id)
         if existing is None:
+            if attachment is not None:  # another send took the attachment in the meantime
+                raise ServiceError("That file was already sent.", "attachment_id", code="not_found") from None
             raise
         return _same_send(existing, target.conversation_id), False
-    payload = message_payload(message_id, target.conversation_id, seq, sender_payload, body, client_id, now)
+    payload = message_payload(
+        message_id,
+        target.conversation_id,
+        seq,
+        sender_payload,
+        body,
+        client_id,
+        now,
+        reply_to=reply_dict(original),
+        attachment=attachment_dict(attachment),
+        mentions=mentioned,
+    )
     rooms.emit("message", payload, rooms.conversation_room(target.conversation_id))
     return payload, True
+
+
+def _reply_target(conversation_id: int, reply_to_id) -> Message | None:
+    """The message a new one answers: one of the same conversation, not deleted; None for none."""
+    if reply_to_id is None:
+        return None
+    original = None
+    if is_db_int(reply_to_id, minimum=1):
+        original = db.session.scalar(
+            select(Message).where(Message.id == reply_to_id, Message.conversation_id == conversation_id)
+        )
+    if original is None:
+        raise ServiceError("There is no such message in this conversation.", "reply_to_id", code="not_found")
+    if original.deleted_at is not None:
+        raise ServiceError("That message was deleted.", "reply_to_id", code="not_allowed")
+    return original
+
+
+def require_message(user: User, message_id) -> tuple[Message, Membership]:
+    """A message in a conversation the user is in, with the user's membership; unknown messages and
+    messages of other conversations answer alike (ServiceError not_found)."""
+    message = None
+    if is_db_int(message_id, minimum=1):
+        message = db.session.get(Message, message_id)
+    membership = db.session.get(Membership, (message.conversation_id, user.id)) if message is not None else None
+    if membership is None:
+        raise ServiceError("There is no such message.", "message_id", code="not_found")
+    return message, membership
+
+
+def publish_update(message: Message) -> dict:
+    """Tell every member's every tab that a stored message changed (edit, delete, reactions):
+    "message_updated" with the whole M, which replaces the one they hold. Returns M."""
+    payload = message_dict(message)
+    rooms.emit("message_updated", payload, rooms.conversation_room(message.conversation_id))
+    return payload
 
 
 def _bounded_limit(limit) -> int:
