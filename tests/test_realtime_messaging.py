@@ -527,3 +527,15 @@ def test_joining_a_room_puts_the_open_sockets_in_it(http_user, open_socket):
     assert reader.post_form(f"/rooms/{room}/join", {}, csrf_from="/rooms").ok
     hello = writer_tab.send(room, f"welcome {uuid.uuid4().hex[:8]}")
     assert reader_tab.wait_for("message", lambda m: m["id"] == hello["id"]) == [hello]
+
+
+def test_a_lone_surrogate_in_a_socket_payload_is_read_as_a_replacement_character(trio, open_socket):
+    """JSON may spell a lone UTF-16 surrogate ("\\ud800"), which no database stores: it arrives as U+FFFD
+    and the message is stored, instead of an internal error."""
+    a, b, _c = trio
+    chat = direct_chat(a, b)
+    tab = open_socket(a)
+    ack = tab.call("send_message", {"conversation_id": chat, "body": "a\ud800b", "client_id": "lone-1"})
+    assert ack["ok"] is True, ack
+    assert ack["message"]["body"] == "a\ufffdb"
+    assert [message["body"] for message in history(a, chat)] == ["a\ufffdb"]

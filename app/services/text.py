@@ -1,5 +1,6 @@
 """Cleaning user-typed text before it is checked and stored."""
 
+import re
 import unicodedata
 
 
@@ -18,3 +19,20 @@ def clean_multiline(value: str | None) -> str:
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in _drop_control(text, keep="\n\t").split("\n")]
     return "\n".join(lines).strip()
+
+
+def replace_lone_surrogates(value):
+    """value (JSON: strings, lists, dicts) with every lone UTF-16 surrogate turned into U+FFFD.
+
+    JSON may spell one ("\\ud800"); no database can store it, so it would fail deep inside a
+    transaction. Werkzeug decodes form data the same way (errors="replace")."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [replace_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(key): replace_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
