@@ -27,6 +27,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
+from app.services import conversations, rooms, social
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("MESSANGER_REQUIRE_SERVICES") == "1"
@@ -224,6 +225,33 @@ def client(app):
 def runner(app):
     """A runner for the app's CLI commands."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def group_and_chat(make_user):
+    """ana owns a group with her friends bob and cyd; dan is a stranger; ana and bob also have a
+    direct chat. Returns (ana, bob, cyd, dan, group, chat)."""
+    ana, bob, cyd, dan = (make_user(name) for name in ("ana", "bob", "cyd", "dan"))
+    for friend in (bob, cyd):
+        social.send_request(ana, friend.username)
+        social.accept_request(friend, "ana")
+    group = conversations.create_group(ana, "Plans", [bob.id, cyd.id])
+    chat = conversations.open_direct(ana, "bob")
+    return ana, bob, cyd, dan, group, chat
+
+
+@pytest.fixture
+def emitted(monkeypatch):
+    """The (event, payload, room) of everything the services emit from now on."""
+    events = []
+    original = rooms.emit
+
+    def record(event, payload, room, **options):
+        events.append((event, payload, room))
+        return original(event, payload, room, **options)
+
+    monkeypatch.setattr(rooms, "emit", record)
+    return events
 
 
 def run_concurrently(database_url: str, calls: list, join_timeout: float = 120) -> list:

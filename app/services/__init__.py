@@ -26,3 +26,13 @@ def parse_db_int(text: str, minimum: int = 0) -> int | None:
         return None
     value = int(text)
     return value if is_db_int(value, minimum) else None
+
+
+def page_size(limit, default: int, maximum: int) -> int:
+    """How many items a page holds: `default` when limit is None, else limit if it is a whole number
+    from 1 to maximum; ServiceError otherwise."""
+    if limit is None:
+        return default
+    if not is_db_int(limit, minimum=1) or limit > maximum:
+        raise ServiceError(f"limit must be a whole number from 1 to {maximum}.", "limit", code="invalid")
+    return limit

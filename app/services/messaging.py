@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
 from app.serializers import attachment_dict, message_dict, message_payload, reply_dict, user_dict
-from app.services import MAX_DB_INT, ServiceError, attachments, is_db_int, mentions, parse_db_int, rooms
+from app.services import MAX_DB_INT, ServiceError, attachments, is_db_int, mentions, page_size, parse_db_int, rooms
 from app.services.conversations import require_member, require_member_target, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
@@ -190,14 +190,6 @@ def publish_update(message: Message) -> dict:
     return payload
 
 
-def _bounded_limit(limit) -> int:
-    if limit is None:
-        return HISTORY_PAGE_DEFAULT
-    if not is_db_int(limit, minimum=1) or limit > HISTORY_PAGE_MAX:
-        raise ServiceError(f"limit must be 1–{HISTORY_PAGE_MAX}.", "limit", code="invalid")
-    return limit
-
-
 def _check_seq(value, name: str) -> int | None:
     if value is None:
         return None
@@ -213,7 +205,7 @@ def history(user: User, conversation_id, before=None, after=None, limit=None) ->
     Keyset pagination on (conversation_id, seq), so any page costs the same in any history.
     """
     membership = require_member(user, conversation_id)
-    limit = _bounded_limit(limit)
+    limit = page_size(limit, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX)
     before, after = _check_seq(before, "before"), _check_seq(after, "after")
     if before is not None and after is not None:
         raise ServiceError("Give before or after, not both.", code="invalid")
