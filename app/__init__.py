@@ -130,10 +130,12 @@ def _unauthorized():
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP entry points."""
     from app.api import bp as api_bp
+    from app.attachments import bp as attachments_bp
     from app.auth import bp as auth_bp
     from app.chat import bp as chat_bp
     from app.main import bp as main_bp
     from app.people import bp as people_bp
+    from app.search import bp as search_bp
     from app.settings import bp as settings_bp
 
     app.register_blueprint(main_bp)
@@ -142,6 +144,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(search_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,12 +1,336 @@
 """Attachments: images and files uploaded into a conversation, then sent with one message, and
 served only to that conversation's members."""
 
-from sqlalchemy import and_, exists, not_, select
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
+from PIL import Image, ImageOps, ImageSequence
+from sqlalchemy import and_, delete, exists, not_, select
+from sqlalchemy.orm import undefer
+
+from app.concurrency import run_blocking
 from app.extensions import db
-from app.models.chat import Attachment, Message
+from app.models.base import utcnow
+from app.models.chat import FILE, FILENAME_MAX_LENGTH, IMAGE, Attachment, Membership, Message
 from app.models.user import User
 from app.services import ServiceError, is_db_int
+from app.services.avatars import TOO_MANY_PIXELS, checked_image
+from app.services.conversations import require_member_target, send_refusal
+
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+PDF_TYPE = "application/pdf"
+ZIP_TYPE = "application/zip"
+TEXT_TYPE = "text/plain"
+THUMBNAIL_SIZE = (320, 320)
+THUMBNAIL_TYPE = "image/webp"
+# An animated GIF keeps its frames when all of them together stay under this many pixels (and
+# frames); a bigger animation is stored as its first frame. Animated WebP and PNG keep their first.
+ANIMATION_MAX_PIXELS = 50_000_000
+ANIMATION_MAX_FRAMES = 500
+# How long an upload waits to be sent before the uploader's next upload deletes it.
+UNSENT_KEPT_FOR = timedelta(days=1)
+
+# The extension each type is stored with when the name has none (or one of another kind), and the
+# extensions a name may keep.
+EXTENSIONS = {
+    "image/png": ("png", {"png", "jpg", "jpeg", "webp", "gif"}),
+    "image/jpeg": ("jpg", {"png", "jpg", "jpeg", "jpe", "jfif", "webp", "gif"}),
+    "image/webp": ("webp", {"png", "jpg", "jpeg", "webp", "gif"}),
+    "image/gif": ("gif", {"png", "jpg", "jpeg", "webp", "gif"}),
+    PDF_TYPE: ("pdf", {"pdf"}),
+    ZIP_TYPE: ("zip", {"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub"}),
+    TEXT_TYPE: (
+        "txt",
+        {
+            "txt",
+            "text",
+            "md",
+            "markdown",
+            "rst",
+            "csv",
+            "tsv",
+            "log",
+            "json",
+            "yaml",
+            "yml",
+            "toml",
+            "ini",
+            "cfg",
+            "conf",
+            "py",
+            "c",
+            "h",
+            "cpp",
+            "java",
+            "go",
+            "rs",
+            "rb",
+            "sql",
+            "diff",
+            "patch",
+        },
+    ),
+}
+# Names that claim a picture: a file so named must be one (a renamed text file or program is refused).
+PICTURE_EXTENSIONS = {"png", "jpg", "jpeg", "jpe", "jfif", "webp", "gif", "bmp", "tif", "tiff", "avif", "heic", "ico"}
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# The start of a document a browser would run as a page: HTML, SVG, XML. Never stored as text.
+MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|meta|link|style)\b", re.I)
+# Control characters a text file does not hold (tab, newline, form feed and carriage return aside).
+BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+NOT_ACCEPTED = "Only pictures (PNG, JPEG, WebP, GIF), PDF, plain text and zip files can be sent."
+
+
+def human_size(size: int) -> str:
+    """A byte count in words: "10 MB", "1.5 MB", "200 KB", "12 bytes"."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            value = f"{size / scale:.1f}".removesuffix(".0")
+            return f"{value} {unit}"
+    return f"{size} byte{'' if size == 1 else 's'}"
+
+
+def too_large_message() -> str:
+    """What a refused oversize upload is told: "Files can be at most 10 MB."."""
+    return f"Files can be at most {human_size(current_app.config['ATTACHMENT_MAX_BYTES'])}."
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What an upload turned out to be, and the bytes to store for it."""
+
+    kind: str
+    content_type: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes | None = None
+
+
+def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
+    """Store a file the user uploads into a conversation (not yet sent: send_message takes its id).
+
+    Refused with ServiceError, nothing stored: a conversation the user is not in
+    (ConversationNotFound), one they may not write in (`not_allowed`), an empty file (`empty`), one
+    over ATTACHMENT_MAX_BYTES (`too_large`) and anything that is not, by its bytes, a PNG, JPEG,
+    WebP or GIF picture, a PDF, a zip archive or UTF-8 plain text (`invalid`). Pictures are decoded
+    and re-encoded without their metadata, with a WebP thumbnail.
+    """
+    target = require_member_target(user, conversation_id)
+    refusal = send_refusal(user, target)
+    if refusal:
+        raise ServiceError(refusal, code="not_allowed")
+    if not isinstance(data, bytes) or not data:
+        raise ServiceError("That file is empty.", "file", code="empty")
+    if len(data) > current_app.config["ATTACHMENT_MAX_BYTES"]:
+        raise ServiceError(too_large_message(), "file", code="too_large")
+    name = filename if isinstance(filename, str) else ""
+    inspected = run_blocking(inspect, data, claims_picture=_extension(name) in PICTURE_EXTENSIONS)
+    attachment = Attachment(
+        conversation_id=target.conversation_id,
+        uploader_id=user.id,
+        kind=inspected.kind,
+        content_type=inspected.content_type,
+        filename=safe_filename(name, inspected.content_type),
+        size=len(inspected.data),
+        width=inspected.width,
+        height=inspected.height,
+        data=inspected.data,
+        thumbnail=inspected.thumbnail,
+    )
+    db.session.add(attachment)
+    _drop_stale_uploads(user)
+    db.session.commit()
+    return attachment
+
+
+def _drop_stale_uploads(user: User) -> None:
+    """Delete the user's uploads that were never sent and are older than UNSENT_KEPT_FOR (a file
+    chosen and then removed from the composer, or a tab closed before sending)."""
+    cutoff = utcnow() - UNSENT_KEPT_FOR
+    sent = exists().where(Message.attachment_id == Attachment.id)
+    db.session.execute(
+        delete(Attachment)
+        .where(Attachment.uploader_id == user.id, Attachment.created_at < cutoff, not_(sent))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def inspect(data: bytes, claims_picture: bool = False) -> Inspected:
+    """Tell what `data` is from its bytes (never its name) and prepare it for storing: pictures
+    re-encoded with a thumbnail, PDF, zip and text as they are. ServiceError for anything else; a
+    file whose name claims a picture must be one."""
+    picture = _sniff_picture(data)
+    if picture is not None:
+        return _reencode(data, picture)
+    if claims_picture:
+        raise ServiceError("That file is named like a picture but is not a PNG, JPEG, WebP or GIF.", "file")
+    if data.startswith(b"%PDF-"):
+        return Inspected(FILE, PDF_TYPE, data)
+    if data.startswith(ZIP_SIGNATURES) and zipfile.is_zipfile(io.BytesIO(data)):
+        return Inspected(FILE, ZIP_TYPE, data)
+    if _is_plain_text(data):
+        return Inspected(FILE, TEXT_TYPE, data)
+    if MARKUP.search(data[:2048].lstrip(b"\xef\xbb\xbf")):
+        raise ServiceError("HTML, SVG and XML files cannot be sent. " + NOT_ACCEPTED, "file")
+    raise ServiceError("That kind of file cannot be sent. " + NOT_ACCEPTED, "file")
+
+
+def _sniff_picture(data: bytes) -> str | None:
+    """The image format Pillow finds in the header ("PNG", ...), None when it is none of ours.
+    A header claiming a canvas far beyond what we decode is refused here already."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked_image decides
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
+                return image.format
+    except Image.DecompressionBombError:
+        raise ServiceError(TOO_MANY_PIXELS, "file") from None
+    except Exception:  # noqa: BLE001 - any failure to read a header means "not a picture" here
+        return None
+
+
+def _is_plain_text(data: bytes) -> bool:
+    """UTF-8 text without binary control characters, and not markup a browser would run."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return not BINARY_CONTROLS.search(text) and not MARKUP.search(data[:2048].lstrip(b"\xef\xbb\xbf"))
+
+
+def _clean_frame(frame: Image.Image, mode: str | None = None) -> Image.Image:
+    """A copy of a frame without metadata (EXIF, XMP, ICC, comments); transparency stays."""
+    copy = frame.convert(mode) if mode and frame.mode != mode else frame.copy()
+    copy.info = {key: value for key, value in frame.info.items() if key == "transparency" and copy.mode == frame.mode}
+    return copy
+
+
+def _reencode(data: bytes, picture_format: str) -> Inspected:
+    """Decode the picture (guarded against decompression bombs) and encode it again in the same
+    format: the orientation applied to the pixels, metadata dropped; plus a WebP thumbnail."""
+    output = io.BytesIO()
+    with checked_image(data, (picture_format,), "file", "That file is not a picture we can read.") as image:
+        frames = getattr(image, "n_frames", 1)
+        width, height = image.size
+        animated = (
+            picture_format == "GIF"
+            and 1 < frames <= ANIMATION_MAX_FRAMES
+            and frames * width * height <= ANIMATION_MAX_PIXELS
+        )
+        if animated:
+            sequence = [_clean_frame(frame) for frame in ImageSequence.Iterator(image)]
+            durations = [frame.info.get("duration", 100) for frame in ImageSequence.Iterator(image)]
+            first = sequence[0]
+            first.save(
+                output,
+                format="GIF",
+                save_all=True,
+                append_images=sequence[1:],
+                duration=durations,
+                loop=image.info.get("loop", 0),
+            )
+        else:
+            image.seek(0)
+            image.load()
+            first = ImageOps.exif_transpose(image)
+            if picture_format == "JPEG":
+                first = _clean_frame(first, first.mode if first.mode in ("L", "RGB") else "RGB")
+                first.save(output, format="JPEG", quality=90, optimize=True)
+            elif picture_format == "WEBP":
+                first = _clean_frame(first, "RGBA" if "A" in first.getbands() else "RGB")
+                first.save(output, format="WEBP", quality=90, method=4)
+            elif picture_format == "GIF":
+                first = _clean_frame(first)
+                first.save(output, format="GIF")
+            else:
+                keep = first.mode in ("1", "L", "LA", "RGB", "RGBA", "P", "I;16")
+                first = _clean_frame(first, None if keep else "RGBA")
+                first.save(output, format="PNG", optimize=True)
+        thumbnail = _thumbnail(first)
+    return Inspected(IMAGE, IMAGE_TYPES[picture_format], output.getvalue(), first.width, first.height, thumbnail)
+
+
+def _thumbnail(picture: Image.Image) -> bytes:
+    """The picture fit within THUMBNAIL_SIZE as a WebP (never enlarged)."""
+    small = picture.convert("RGBA" if "A" in picture.getbands() or "transparency" in picture.info else "RGB")
+    small.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    small.save(output, format="WEBP", quality=80, method=4)
+    return output.getvalue()
+
+
+def _extension(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return extension.lower() if dot and stem.strip() else ""
+
+
+def safe_filename(name: str, content_type: str) -> str:
+    """The name to store and serve: its last path part, without control or formatting characters
+    (no right-to-left overrides) or leading dots, ending in an extension that fits the content
+    (added when missing or of another kind), at most FILENAME_MAX_LENGTH characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(char for char in name if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    name = " ".join(name.split()).strip(" .")
+    default, allowed = EXTENSIONS[content_type]
+    if _extension(name) not in allowed:
+        name = f"{name or ('image' if content_type.startswith('image/') else 'file')}.{default}"
+    if len(name) > FILENAME_MAX_LENGTH:
+        stem, _, extension = name.rpartition(".")
+        name = stem[: FILENAME_MAX_LENGTH - len(extension) - 1].rstrip(" .") + "." + extension
+    return name
+
+
+@dataclass(frozen=True)
+class Served:
+    """An attachment's bytes as served: what they are and what to call them."""
+
+    data: bytes
+    content_type: str
+    filename: str
+    kind: str
+
+
+def _membership_checked(user: User, attachment_id, column) -> Attachment:
+    attachment = None
+    if is_db_int(attachment_id, minimum=1):
+        attachment = db.session.scalar(
+            select(Attachment)
+            .join(
+                Membership,
+                and_(Membership.conversation_id == Attachment.conversation_id, Membership.user_id == user.id),
+            )
+            .where(Attachment.id == attachment_id)
+            .options(undefer(column))
+        )
+    if attachment is None:
+        raise ServiceError("There is no such file.", "attachment_id", code="not_found")
+    return attachment
+
+
+def download(user: User, attachment_id) -> Served:
+    """The stored file, for a member of its conversation; ServiceError not_found for anyone else,
+    exactly as for an id nobody has."""
+    attachment = _membership_checked(user, attachment_id, Attachment.data)
+    return Served(attachment.data, attachment.content_type, attachment.filename, attachment.kind)
+
+
+def thumbnail(user: User, attachment_id) -> Served:
+    """A picture's WebP thumbnail, for a member of its conversation (not_found otherwise, and for a
+    file, which has none)."""
+    attachment = _membership_checked(user, attachment_id, Attachment.thumbnail)
+    if attachment.thumbnail is None:
+        raise ServiceError("There is no such file.", "attachment_id", code="not_found")
+    stem = attachment.filename.rpartition(".")[0] or attachment.filename
+    return Served(attachment.thumbnail, THUMBNAIL_TYPE, f"{stem}.thumbnail.webp", IMAGE)
 
 
 def unsent(sender: User, conversation_id: int, attachment_id, client_id: str) -> Attachment | None:

@@ -3,6 +3,8 @@
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -88,29 +90,41 @@ def upload_avatar(user: User, data: bytes) -> None:
 def reencode_picture(data: bytes) -> bytes:
     """Decode an image, crop it to a centred square of AVATAR_SIZE pixels and encode it as WebP
     without metadata. Raises ServiceError for anything that is not a usable PNG, JPEG or WebP."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
-                width, height = image.size
-                if width * height > UPLOAD_MAX_PIXELS:
-                    raise ServiceError(TOO_MANY_PIXELS, "picture")
-                image.seek(0)  # the first frame of an animation
-                image.load()
-                picture = ImageOps.exif_transpose(image)
-                picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-    except ServiceError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ServiceError(TOO_MANY_PIXELS, "picture") from None
-    except UnidentifiedImageError:
-        raise ServiceError("That file is not a PNG, JPEG or WebP picture.", "picture") from None
-    except (OSError, ValueError, SyntaxError):
-        raise ServiceError("That picture is damaged and cannot be read.", "picture") from None
+    with checked_image(data, UPLOAD_FORMATS, "picture", "That file is not a PNG, JPEG or WebP picture.") as image:
+        image.seek(0)  # the first frame of an animation
+        image.load()
+        picture = ImageOps.exif_transpose(image)
+        picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
     square = ImageOps.fit(picture, (AVATAR_SIZE, AVATAR_SIZE), method=Image.Resampling.LANCZOS)
     output = io.BytesIO()
     square.save(output, format="WEBP", quality=85, method=4)  # a fresh image: no EXIF, ICC or XMP
     return output.getvalue()
+
+
+@contextmanager
+def checked_image(data: bytes, formats: tuple[str, ...], field: str, not_an_image: str) -> Iterator[Image.Image]:
+    """Open `data` as an image of one of `formats` for decoding inside the with block.
+
+    A canvas over UPLOAD_MAX_PIXELS (a decompression bomb) is refused from the header, before any
+    pixel is decoded. Every failure, in the block too, becomes a ServiceError on `field`:
+    `not_an_image` when no format recognises the bytes, "damaged" when the image cannot be decoded.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=formats) as image:
+                width, height = image.size
+                if width * height > UPLOAD_MAX_PIXELS:
+                    raise ServiceError(TOO_MANY_PIXELS, field)
+                yield image
+    except ServiceError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ServiceError(TOO_MANY_PIXELS, field) from None
+    except UnidentifiedImageError:
+        raise ServiceError(not_an_image, field) from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise ServiceError("That picture is damaged and cannot be read.", field) from None
 
 
 def initials_svg(initials: str, colour: int) -> str:
