@@ -4,8 +4,10 @@ from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from app.api import bp
-from app.serializers import conversation_dict, conversation_dicts, message_dicts
-from app.services import MAX_DB_INT, ServiceError, conversations, messaging, parse_db_int, social
+from app.rate_limits import limit_search
+from app.serializers import conversation_dict, conversation_dicts, message_dicts, search_result_dicts
+from app.services import MAX_DB_INT, ServiceError, conversations, messaging, parse_db_int, search, social
+from app.services.text import replace_lone_surrogates
 
 
 def _error(error: ServiceError, status: int = 400):
@@ -15,7 +17,7 @@ def _error(error: ServiceError, status: int = 400):
 def _json_body():
     """The request's JSON value, or None when there is none or it is not JSON."""
     try:
-        return request.get_json(silent=True)
+        return replace_lone_surrogates(request.get_json(silent=True))
     except RecursionError:  # nested deeper than the parser goes; silent=True only covers ValueError
         return None
 
@@ -70,3 +72,25 @@ def messages(conversation_id):
     except ServiceError as error:
         return _error(error)
     return jsonify({"messages": message_dicts(rows), "has_more": has_more})
+
+
+@bp.get("/search")
+@login_required
+@limit_search
+def search_messages():
+    """?q=<words>&conversation_id=<id>?&before=<message id>?&limit=<1..50>? → {"results": [{message,
+    conversation: {id, title, url}, snippet: [[text, matched], ...]}], "has_more"}, newest first."""
+    me = current_user._get_current_object()
+    try:
+        found = search.search(
+            me,
+            request.args.get("q", ""),
+            conversation_id=_int_arg("conversation_id"),
+            before=_int_arg("before"),
+            limit=_int_arg("limit"),
+        )
+    except conversations.ConversationNotFound as error:
+        return _error(error, 404)
+    except ServiceError as error:
+        return _error(error)
+    return jsonify({"results": search_result_dicts(found.hits), "has_more": found.has_more})
