@@ -179,10 +179,10 @@ def conversation_dicts(summaries) -> list[dict]:
     return [_conversation_dict(summary, last_dicts) for summary in summaries]
 
 
-def _conversation_dict(summary, last_dicts: dict) -> dict:
-    conversation, membership = summary.conversation, summary.membership
+def _heading(conversation, other: User | None) -> tuple[str, str, str]:
+    """A conversation's title, avatar URL and URL as a member sees it (`other`: a direct chat's
+    partner, None once their account is deleted)."""
     if conversation.kind == DIRECT:
-        other = summary.other
         title = other.display_name if other else DELETED_USER_NAME
         avatar_url = user_dict(other)["avatar_url"]
         url = (
@@ -190,15 +190,20 @@ def _conversation_dict(summary, last_dicts: dict) -> dict:
             if other
             else url_for("chat.conversation", conversation_id=conversation.id)
         )
-    else:
-        title = conversation.title
-        initials = _title_initials(title)
-        avatar_url = (
-            url_for("people.initials_avatar", initials=initials, colour=conversation.id)
-            if initials.isalnum()
-            else url_for("static", filename="img/deleted-user.svg")
-        )
-        url = url_for("chat.conversation", conversation_id=conversation.id)
+        return title, avatar_url, url
+    title = conversation.title
+    initials = _title_initials(title)
+    avatar_url = (
+        url_for("people.initials_avatar", initials=initials, colour=conversation.id)
+        if initials.isalnum()
+        else url_for("static", filename="img/deleted-user.svg")
+    )
+    return title, avatar_url, url_for("chat.conversation", conversation_id=conversation.id)
+
+
+def _conversation_dict(summary, last_dicts: dict) -> dict:
+    conversation, membership = summary.conversation, summary.membership
+    title, avatar_url, url = _heading(conversation, summary.other)
     return {
         "id": conversation.id,
         "kind": conversation.kind,
@@ -206,6 +211,10 @@ def _conversation_dict(summary, last_dicts: dict) -> dict:
         "avatar_url": avatar_url,
         "url": url,
         "unread_count": summary.unread_count,
+        "unread_mentions": summary.unread_mentions,
+        "muted": membership.muted,
+        "pinned": membership.pinned_at is not None,
+        "archived": summary.archived,
         "last_seq": conversation.last_seq,
         "last_read_seq": membership.last_read_seq,
         "last_message": last_dicts[summary.last_message.id] if summary.last_message else None,
@@ -221,3 +230,25 @@ def member_dict(membership, online: bool, presence_visible: bool = True) -> dict
         "last_seen": iso(membership.user.last_seen_at) if presence_visible else None,
         "last_read_seq": membership.last_read_seq,
     }
+
+
+def search_result_dicts(hits) -> list[dict]:
+    """One {message: M, conversation: {id, title, url}, snippet: [[text, matched], ...]} per search
+    hit (app.services.search.SearchHit), in the same order."""
+    messages = message_dicts([hit.message for hit in hits])
+    results = []
+    for hit, message in zip(hits, messages, strict=True):
+        results.append(
+            {
+                "message": message,
+                "conversation": conversation_ref(hit.conversation, hit.other),
+                "snippet": [[text, matched] for text, matched in hit.snippet],
+            }
+        )
+    return results
+
+
+def conversation_ref(conversation, other: User | None) -> dict:
+    """{id, title, url} of a conversation as a member sees it (`other`: a direct chat's partner)."""
+    title, _avatar_url, url = _heading(conversation, other)
+    return {"id": conversation.id, "title": title, "url": url}

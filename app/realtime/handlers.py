@@ -17,7 +17,7 @@ from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_user_events
 from app.serializers import message_dicts
-from app.services import ServiceError, messaging, presence, rooms
+from app.services import ServiceError, conversation_settings, editing, messaging, presence, reactions, rooms
 
 
 def invalid(message: str) -> dict:
@@ -149,6 +149,39 @@ def on_mark_read(user, payload):
 def on_typing(user, payload):
     """{conversation_id}: tell the other members."""
     messaging.typing(user, payload.get("conversation_id"), skip_sid=request.sid)
+
+
+@event("edit_message")
+def on_edit_message(user, payload):
+    """{message_id, body} → {"message": M}, the edited message (the sender, within the edit window)."""
+    return {"message": editing.edit_message(user, payload.get("message_id"), payload.get("body"))}
+
+
+@event("delete_message")
+def on_delete_message(user, payload):
+    """{message_id} → {"message": M}, the tombstone (the sender, a group's owner, a room's moderator)."""
+    return {"message": editing.delete_message(user, payload.get("message_id"))}
+
+
+@event("react")
+def on_react(user, payload):
+    """{message_id, emoji, on} → {"message": M} with the reactions as they are now."""
+    return {"message": reactions.react(user, payload.get("message_id"), payload.get("emoji"), payload.get("on"))}
+
+
+@event("set_conversation_settings")
+def on_set_conversation_settings(user, payload):
+    """{conversation_id, muted?, pinned?, archived?} (booleans) → {"conversation": C}; the user's
+    other sockets receive "conversation_settings"."""
+    conversation = conversation_settings.set_settings(
+        user,
+        payload.get("conversation_id"),
+        muted=payload.get("muted"),
+        pinned=payload.get("pinned"),
+        archived=payload.get("archived"),
+        skip_sid=request.sid,
+    )
+    return {"conversation": conversation}
 
 
 @socketio.on_error_default

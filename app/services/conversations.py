@@ -23,6 +23,7 @@ from app.models.chat import (
     TITLE_MAX_LENGTH,
     Conversation,
     Membership,
+    Mention,
     Message,
 )
 from app.models.user import User
@@ -312,10 +313,21 @@ class ConversationSummary:
     last_message: Message | None
     unread_count: int
     other: User | None = None  # the partner of a direct chat
+    unread_mentions: int = 0  # messages after the read position that mention the member
+
+    @property
+    def archived(self) -> bool:
+        """Archived, and still so: muted, or no message arrived since (a new one brings it back)."""
+        archived_at = self.membership.archived_at
+        if archived_at is None:
+            return False
+        last = self.conversation.last_message_at
+        return self.membership.muted or last is None or last <= archived_at
 
 
 def summaries(user: User, conversation_id: int | None = None) -> list[ConversationSummary]:
-    """The user's conversations, newest activity first, in two queries whatever their number."""
+    """The user's conversations, pinned first (the most recently pinned first), then newest activity
+    first, in two queries whatever their number."""
     last = aliased(Message)
     unread = (
         select(func.count(Message.id))
@@ -327,35 +339,74 @@ def summaries(user: User, conversation_id: int | None = None) -> list[Conversati
         .correlate(Conversation, Membership)
         .scalar_subquery()
     )
+    mentions = _unread_mentions(user)
     query = (
-        select(Conversation, Membership, last, unread)
+        select(Conversation, Membership, last, unread, mentions)
         .join(Membership, and_(Membership.conversation_id == Conversation.id, Membership.user_id == user.id))
         .outerjoin(last, and_(last.conversation_id == Conversation.id, last.seq == Conversation.last_seq))
-        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(), Conversation.id.desc())
+        .order_by(
+            Membership.pinned_at.is_(None),
+            Membership.pinned_at.desc(),
+            func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
+            Conversation.id.desc(),
+        )
     )
     if conversation_id is not None:
         query = query.where(Conversation.id == conversation_id)
     rows = db.session.execute(query).all()
-    direct_ids = [conversation.id for conversation, *_ in rows if conversation.kind == DIRECT]
-    partners = {}
-    if direct_ids:
-        for conversation_id_, partner in db.session.execute(
-            select(Membership.conversation_id, User)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.conversation_id.in_(direct_ids), Membership.user_id != user.id)
-        ):
-            partners[conversation_id_] = partner
+    partners = direct_partners(user, [conversation.id for conversation, *_ in rows if conversation.kind == DIRECT])
     return [
-        ConversationSummary(conversation, membership, message, count or 0, partners.get(conversation.id))
-        for conversation, membership, message, count in rows
+        ConversationSummary(
+            conversation,
+            membership,
+            message,
+            count or 0,
+            partners.get(conversation.id),
+            unread_mentions=mention_count or 0,
+        )
+        for conversation, membership, message, count, mention_count in rows
     ]
 
 
+def direct_partners(user: User, conversation_ids) -> dict[int, User]:
+    """{conversation id: the other person} for the user's direct chats among `conversation_ids`
+    (a chat whose partner deleted their account is missing: "Deleted user")."""
+    if not conversation_ids:
+        return {}
+    rows = db.session.execute(
+        select(Membership.conversation_id, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.conversation_id.in_(conversation_ids), Membership.user_id != user.id)
+    )
+    return dict(rows.tuples().all())
+
+
+def _unread_mentions(user: User):
+    """How many messages after the membership's read position mention the user (a scalar subquery
+    correlated with Membership; one index range: ix_mentions_user_id_conversation_id_seq)."""
+    return (
+        select(func.count())
+        .select_from(Mention)
+        .where(
+            Mention.user_id == user.id,
+            Mention.conversation_id == Membership.conversation_id,
+            Mention.seq > Membership.last_read_seq,
+        )
+        .correlate(Membership)
+        .scalar_subquery()
+    )
+
+
 def unread_conversation_count(user: User) -> int:
-    """How many of the user's conversations have messages they have not read (the navigation badge)."""
+    """How many of the user's conversations have messages they have not read (the navigation badge).
+    A muted conversation counts only while it holds an unread mention of the user."""
     return db.session.scalar(
         select(func.count())
         .select_from(Membership)
         .join(Conversation, Conversation.id == Membership.conversation_id)
-        .where(Membership.user_id == user.id, Conversation.last_seq > Membership.last_read_seq)
+        .where(
+            Membership.user_id == user.id,
+            Conversation.last_seq > Membership.last_read_seq,
+            or_(Membership.muted.is_(False), _unread_mentions(user) > 0),
+        )
     )
