@@ -25,6 +25,49 @@ def linkify(text: str) -> Markup:
     return Markup("").join(parts)
 
 
+def message_text(text: str, mentions=None, me_id=None) -> Markup:
+    """A message body as linkify() makes it, with each `@username` of a member it mentions (M.mentions)
+    as a link to their profile: data-mention="me" when it names the reader, else "other".
+    static/js/chat.js builds the same markup for live messages."""
+    from flask import url_for
+
+    from app.services.mentions import MENTION_PATTERN
+
+    named = {person["username"].lower(): person for person in mentions or [] if person.get("username")}
+    if not named:
+        return linkify(text)
+
+    def mention_links(chunk: str) -> Markup:
+        parts, last = [], 0
+        for match in MENTION_PATTERN.finditer(chunk):
+            name = match.group(1).rstrip(".")
+            person = named.get(name.lower())
+            if person is None:
+                continue
+            start, end = match.start(), match.start(1) + len(name)
+            parts.append(escape(chunk[last:start]))
+            parts.append(
+                Markup('<a href="{0}" data-mention="{1}">@{2}</a>').format(
+                    url_for("people.profile", username=person["username"], _external=True),
+                    "me" if me_id is not None and person.get("id") == me_id else "other",
+                    name,
+                )
+            )
+            last = end
+        parts.append(escape(chunk[last:]))
+        return Markup("").join(parts)
+
+    parts, last = [], 0
+    for match in URL.finditer(text or ""):
+        url = match.group(0).rstrip(TRAILING)
+        parts.append(mention_links(text[last : match.start()]))
+        parts.append(linkify(url))
+        last = match.start() + len(url)
+    parts.append(mention_links((text or "")[last:]))
+    return Markup("").join(parts)
+
+
 def register_template_filters(app) -> None:
     """Make the filters above available to every template."""
     app.add_template_filter(linkify, "linkify")
+    app.add_template_filter(message_text, "message_text")

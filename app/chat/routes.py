@@ -2,7 +2,7 @@
 
 from uuid import uuid4
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.chat import bp
@@ -10,9 +10,11 @@ from app.chat.forms import AddMembersForm, MessageForm, NewGroupForm, RenameGrou
 from app.extensions import db
 from app.forms import ActionForm, form_status, show_service_error
 from app.models.chat import GROUP, OWNER, Conversation
+from app.navigation import redirect_back
 from app.rate_limits import check_user_events
 from app.serializers import conversation_dict, member_dict, message_dicts, user_dict
 from app.services import ServiceError, conversations, messaging, presence, social
+from app.services import conversation_settings as conversation_settings_service
 
 
 def _me():
@@ -61,6 +63,7 @@ def _conversation_page(conversation: Conversation, form: MessageForm | None = No
             "members": members,
             "me": user_dict(user),
             "messages_url": url_for("api.messages", conversation_id=conversation.id),
+            "edit_window_seconds": current_app.config["MESSAGE_EDIT_WINDOW_SECONDS"],
         },
     )
     return page, status
@@ -160,6 +163,43 @@ def leave(conversation_id):
         return redirect(url_for("chat.conversation", conversation_id=conversation_id))
     flash(f"You left {left.title}.", "info")
     return redirect(url_for("main.index"))
+
+
+# Form values for the settings' booleans; anything else goes to the service as it came, to be refused.
+_FORM_BOOLEANS = {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}
+_SETTINGS_DONE = {
+    ("muted", True): "Muted: no notifications, except when you are mentioned.",
+    ("muted", False): "Notifications are on again.",
+    ("pinned", True): "Pinned to the top of your conversations.",
+    ("pinned", False): "Unpinned.",
+    ("archived", True): "Archived.",
+    ("archived", False): "Moved back from the archive.",
+}
+
+
+@bp.post("/c/<int:conversation_id>/settings")
+@login_required
+def conversation_settings(conversation_id):
+    """Mute, pin or archive a conversation without JavaScript (fields muted, pinned, archived: 1 or
+    0), then go back to the page it was done from."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    values = {}
+    for name in conversation_settings_service.SETTINGS:
+        if name in request.form:
+            raw = request.form.get(name, "")
+            values[name] = _FORM_BOOLEANS.get(raw.strip().lower(), raw)
+    try:
+        conversation_settings_service.set_settings(_me(), conversation_id, **values)
+    except conversations.ConversationNotFound:
+        abort(404)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        for name, value in values.items():
+            flash(_SETTINGS_DONE[name, value], "success")
+    return redirect_back(form.next.data, "chat.conversation", conversation_id=conversation_id)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])

@@ -1,12 +1,19 @@
 /* Messanger: the chat page (templates/chat/conversation.html).
  *
- * Data: <script type="application/json" id="chat-data">{conversation, members, me, messages_url}</script>
- * Markup hooks: [data-chat] (data-has-more), [data-scroller], [data-message-log], [data-message-list]
- * (li[data-message] with data-seq, data-client-id, data-sender-id, data-created-at, data-mine,
- * data-state "sent" | "pending" | "failed"), [data-load-older], [data-new-messages], [data-typing],
- * [data-chat-status], [data-connection-status], [data-chat-presence], [data-member-list],
- * form[data-composer] with textarea[data-composer-input], and the <template>s
- * #message-template-own, #message-template-other, #day-separator-template, #seen-receipt-template.
+ * Data: <script type="application/json" id="chat-data">{conversation, members, me, messages_url,
+ * edit_window_seconds}</script>
+ * Markup hooks: [data-chat] (data-has-more; the script sets data-live), [data-scroller],
+ * [data-message-log], [data-message-list] (li[data-message] with data-id, data-seq, data-client-id,
+ * data-sender-id, data-created-at, data-edited-at, data-edited, data-deleted, data-mine,
+ * data-state "sent" | "pending" | "failed"; inside: [data-reply-quote], [data-attachment], [data-body],
+ * [data-edited-label], [data-actions] with button[data-action=reply|react|edit|delete],
+ * [data-reactions]), [data-load-older], [data-new-messages], [data-typing], [data-chat-status],
+ * [data-connection-status], [data-chat-presence], [data-member-list], form[data-composer] with
+ * textarea[data-composer-input] and [data-reply-bar], and the <template>s #message-template-own,
+ * #message-template-other, #day-separator-template, #seen-receipt-template, #reaction-chip-template,
+ * #reaction-picker-template, #message-editor-template, #delete-confirm-template. The message
+ * templates are templates/chat/_macros.html's message_item, so server-drawn history and live
+ * messages share one DOM.
  *
  * Sending goes over the socket (window.Messanger, realtime.js): a pending bubble appears at once,
  * then turns into the stored message when the server acknowledges it, or offers "Retry" (with the
@@ -14,6 +21,13 @@
  * without duplicates; a gap in the seqs is filled with a sync first. Reading at the bottom of a
  * visible page marks the conversation read. Older messages load at the top, keeping the view
  * where it was. Typing and presence are shown as they come.
+ *
+ * Each message has actions: Reply (a bar over the composer; the reply quotes the original, and
+ * clicking a quote loads history back to it and highlights it, as ?around=<seq> does on load),
+ * React (chips under the bubble and a picker), Edit (inline, own messages within the edit window)
+ * and Delete (own messages, or any as a group's owner / a room's moderator; asks first). Changes
+ * arrive as "message_updated" and replace the message held; after a reconnect the latest page is
+ * fetched again so that changes made meanwhile show.
  *
  * User text only ever goes in with textContent; links are built as <a> elements.
  * Without JavaScript (or without the Socket.IO client) the composer posts the form instead.
@@ -33,20 +47,56 @@
 
   var URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
   var TRAILING_PUNCTUATION = /[.,;:!?)\]']+$/;
+  // app/services/mentions.py's MENTION_PATTERN: not inside a word or an e-mail address.
+  var MENTION_PATTERN = /@([A-Za-z0-9._]{1,30})/g;
+  var MENTION_BLOCKED_AFTER = /[\p{L}\p{N}_@.]/u;
+  var REPLY_PREVIEW_LENGTH = 140;
+  var HIGHLIGHT_MS = 2000;
 
   function noop() {}
 
-  /* Text with its http(s) links as <a> elements; everything else stays text. */
-  function linkify(text) {
+  /* The @username tokens of text that name someone in `named` ({lowercased username: {id, username}})
+   * as profile links (data-mention "me" for myId, else "other"), appended to fragment. The same
+   * markup as app/templating.py's message_text. */
+  function appendMentions(fragment, text, named, myId) {
+    var last = 0;
+    var match;
+    MENTION_PATTERN.lastIndex = 0;
+    while ((match = MENTION_PATTERN.exec(text)) !== null) {
+      var before = match.index > 0 ? text.charAt(match.index - 1) : "";
+      var name = match[1].replace(/\.+$/, "");
+      var person = name && !(before && MENTION_BLOCKED_AFTER.test(before)) ? named[name.toLowerCase()] : null;
+      if (!person) continue;
+      if (match.index > last) fragment.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var link = document.createElement("a");
+      link.setAttribute("href", window.location.origin + "/u/" + encodeURIComponent(person.username));
+      link.setAttribute("data-mention", person.id === myId ? "me" : "other");
+      link.textContent = "@" + name;
+      fragment.appendChild(link);
+      last = match.index + 1 + name.length;
+    }
+    if (last < text.length) fragment.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  /* Text with its http(s) links as <a> elements, and mentions (M.mentions) as profile links;
+   * everything else stays text. */
+  function linkify(text, mentions, myId) {
     var fragment = document.createDocumentFragment();
     var source = String(text == null ? "" : text);
+    var named = {};
+    (mentions || []).forEach(function (person) {
+      if (person && person.username) named[String(person.username).toLowerCase()] = person;
+    });
+    var appendText = function (chunk) {
+      if (chunk) appendMentions(fragment, chunk, named, myId);
+    };
     var last = 0;
     var match;
     URL_PATTERN.lastIndex = 0;
     while ((match = URL_PATTERN.exec(source)) !== null) {
       var url = match[0].replace(TRAILING_PUNCTUATION, "");
       var start = match.index;
-      if (start > last) fragment.appendChild(document.createTextNode(source.slice(last, start)));
+      if (start > last) appendText(source.slice(last, start));
       var link = null;
       try {
         var parsed = new URL(url);
@@ -65,8 +115,29 @@
       last = start + url.length;
       URL_PATTERN.lastIndex = last;
     }
-    if (last < source.length) fragment.appendChild(document.createTextNode(source.slice(last)));
+    if (last < source.length) appendText(source.slice(last));
     return fragment;
+  }
+
+  /* What a reply's quote says of R: as templates/chat/_macros.html's quote_text. */
+  function quoteText(reply) {
+    if (reply.deleted) return "Message deleted";
+    if (reply.preview) return reply.preview;
+    if (reply.attachment_kind === "image") return "Photo";
+    return reply.attachment_kind ? "File" : "";
+  }
+
+  /* R for a message M (a quote of it, kept current when it changes). */
+  function replyOf(message) {
+    var body = message.deleted ? "" : String(message.body || "");
+    return {
+      id: message.id,
+      seq: message.seq,
+      sender: message.sender,
+      preview: body.length <= REPLY_PREVIEW_LENGTH ? body : body.slice(0, REPLY_PREVIEW_LENGTH - 1) + "…",
+      deleted: !!message.deleted,
+      attachment_kind: message.deleted || !message.attachment ? null : message.attachment.kind
+    };
   }
 
   function uuid() {
@@ -128,6 +199,11 @@
     var otherTemplate = document.getElementById("message-template-other");
     var separatorTemplate = document.getElementById("day-separator-template");
     var seenTemplate = document.getElementById("seen-receipt-template");
+    var chipTemplate = document.getElementById("reaction-chip-template");
+    var pickerTemplate = document.getElementById("reaction-picker-template");
+    var editorTemplate = document.getElementById("message-editor-template");
+    var confirmTemplate = document.getElementById("delete-confirm-template");
+    var replyBar = form ? form.querySelector("[data-reply-bar]") : null;
     if (!scroller || !list || !ownTemplate || !otherTemplate || !separatorTemplate) return;
 
     var hasMore = root.getAttribute("data-has-more") === "true";
@@ -135,6 +211,10 @@
     var olderFailed = false;
     var holeSync = null;
     var pendingBodies = {};
+    var pendingReplies = {}; // client_id -> the R its reply quotes, while it is being sent
+    var pendingAttachments = {}; // client_id -> the A it carries (uploaded by attachments.js)
+    var editWindowMs = (parseInt(data.edit_window_seconds, 10) || 0) * 1000;
+    var replyTarget = null; // R of the message the composer answers
     var lastRead = parseInt(conversation.last_read_seq, 10) || 0;
     var markingSeq = 0;
     var markTimer = null;
@@ -155,6 +235,10 @@
 
     function bySeq(seq) {
       return list.querySelector('li[data-message][data-seq="' + Number(seq) + '"]');
+    }
+
+    function byId(id) {
+      return list.querySelector('li[data-message][data-id="' + Number(id) + '"]');
     }
 
     function byClientId(clientId) {
@@ -277,9 +361,13 @@
       var name = mine ? "You" : sender.display_name || "Deleted user";
       if (message.seq != null) item.setAttribute("data-seq", String(message.seq));
       else item.removeAttribute("data-seq");
+      item.setAttribute("data-id", message.id != null ? String(message.id) : "");
       item.setAttribute("data-client-id", message.client_id || "");
       item.setAttribute("data-sender-id", sender.id != null ? String(sender.id) : "");
       item.setAttribute("data-created-at", message.created_at || "");
+      item.setAttribute("data-edited-at", message.edited_at || "");
+      item.setAttribute("data-edited", message.edited_at ? "true" : "false");
+      item.setAttribute("data-deleted", message.deleted ? "true" : "false");
       item.setAttribute("data-mine", mine ? "true" : "false");
 
       var srName = item.querySelector("[data-sender-sr]");
@@ -288,12 +376,122 @@
       if (visibleName) visibleName.textContent = sender.display_name || "Deleted user";
       var avatar = item.querySelector("[data-sender-avatar]");
       if (avatar) avatar.setAttribute("src", sender.avatar_url || DELETED_AVATAR);
+      fillQuote(item.querySelector("[data-reply-quote]"), message.reply_to);
+      fillAttachment(item, message, mine);
       var body = item.querySelector("[data-body]");
       if (body) {
         while (body.firstChild) body.removeChild(body.firstChild);
-        body.appendChild(linkify(message.body));
+        if (!message.deleted) body.appendChild(linkify(message.body, message.mentions, me.id));
       }
       setTime(item, message.created_at);
+      setEditedTitle(item);
+      renderReactions(item, message.deleted ? [] : message.reactions || []);
+      refreshEditable(item);
+    }
+
+    function fillQuote(quote, reply) {
+      if (!quote) return;
+      quote.classList.toggle("hidden", !reply);
+      quote.setAttribute("data-reply-id", reply && reply.id != null ? String(reply.id) : "");
+      quote.setAttribute("data-reply-seq", reply && reply.seq != null ? String(reply.seq) : "");
+      var name = quote.querySelector("[data-quote-name]");
+      if (name) name.textContent = reply ? (reply.sender && reply.sender.display_name) || "Deleted user" : "";
+      var preview = quote.querySelector("[data-quote-preview]");
+      if (preview) {
+        preview.textContent = reply ? quoteText(reply) : "";
+        preview.setAttribute("data-deleted", reply && reply.deleted ? "true" : "false");
+      }
+    }
+
+    // The attachment's block comes from attachments.js (templates/chat/_attachment.html on the
+    // server); kept as it is while the same file stays, so an update does not reload the image.
+    function fillAttachment(item, message, mine) {
+      var slot = item.querySelector("[data-attachment]");
+      if (!slot) return;
+      var attachment = message.deleted ? null : message.attachment;
+      var id = attachment && attachment.id != null ? String(attachment.id) : "";
+      if (slot.getAttribute("data-attachment-id") === id && (slot.firstChild || !id)) return;
+      while (slot.firstChild) slot.removeChild(slot.firstChild);
+      slot.setAttribute("data-attachment-id", id);
+      if (attachment && typeof M.renderAttachment === "function") {
+        var node = M.renderAttachment(attachment, mine);
+        if (node) slot.appendChild(node);
+      }
+    }
+
+    function setEditedTitle(item) {
+      var label = item.querySelector("[data-edited-label]");
+      var date = M.parseTime(item.getAttribute("data-edited-at"));
+      if (label) label.setAttribute("title", date ? "Edited " + date.toLocaleString() : "");
+    }
+
+    // Edit shows on my stored messages while the edit window lasts (the server has the last word).
+    function refreshEditable(item) {
+      var button = item.querySelector('[data-action="edit"]');
+      if (!button) return;
+      var created = M.parseTime(item.getAttribute("data-created-at"));
+      var editable =
+        item.getAttribute("data-mine") === "true" &&
+        item.getAttribute("data-state") === "sent" &&
+        item.getAttribute("data-deleted") !== "true" &&
+        !!created &&
+        Date.now() - created.getTime() < editWindowMs;
+      if (!editable && document.activeElement === button) focusActions(item, "reply");
+      button.classList.toggle("hidden", !editable);
+    }
+
+    function focusActions(item, action) {
+      var button = item.querySelector('[data-action="' + action + '"]');
+      if (button && button.offsetParent !== null) button.focus();
+      else scroller.focus();
+    }
+
+    /* ------------------------------------------------------------ reactions */
+
+    function reactorNames(userIds) {
+      return (userIds || [])
+        .map(function (id) {
+          if (id === me.id) return "You";
+          return members[id] ? members[id].display_name : "Someone";
+        })
+        .join(", ");
+    }
+
+    function buildChip(reaction) {
+      var chip = chipTemplate.content.firstElementChild.cloneNode(true);
+      var who = reactorNames(reaction.user_ids);
+      chip.setAttribute("data-emoji", reaction.emoji);
+      chip.setAttribute("aria-pressed", (reaction.user_ids || []).indexOf(me.id) !== -1 ? "true" : "false");
+      chip.setAttribute("aria-label", reaction.emoji + " " + reaction.count + ": " + who);
+      chip.setAttribute("title", who);
+      chip.querySelector("[data-reaction-emoji]").textContent = reaction.emoji;
+      chip.querySelector("[data-reaction-count]").textContent = String(reaction.count);
+      return chip;
+    }
+
+    function renderReactions(item, reactions) {
+      var box = item.querySelector("[data-reactions]");
+      if (!box || !chipTemplate) return;
+      var focused = box.contains(document.activeElement) ? document.activeElement.getAttribute("data-emoji") : null;
+      while (box.firstChild) box.removeChild(box.firstChild);
+      reactions.forEach(function (reaction) {
+        var chip = buildChip(reaction);
+        box.appendChild(chip);
+        if (focused !== null && reaction.emoji === focused) chip.focus();
+      });
+      if (focused !== null && !box.contains(document.activeElement)) focusActions(item, "react");
+    }
+
+    function hasReacted(item, emoji) {
+      return Array.prototype.some.call(item.querySelectorAll("[data-reaction]"), function (chip) {
+        return chip.getAttribute("data-emoji") === emoji && chip.getAttribute("aria-pressed") === "true";
+      });
+    }
+
+    function react(item, emoji, on) {
+      act("react", { message_id: Number(item.getAttribute("data-id")), emoji: emoji, on: on }).catch(function (error) {
+        announce("Your reaction was not saved. " + error.message);
+      });
     }
 
     function build(message, mine) {
@@ -452,9 +650,12 @@
         return;
       }
       delete pendingBodies[item.getAttribute("data-client-id")];
+      delete pendingReplies[item.getAttribute("data-client-id")];
+      delete pendingAttachments[item.getAttribute("data-client-id")];
       fill(item, message, true);
       item.setAttribute("data-state", "sent");
       item.removeAttribute("data-retryable");
+      refreshEditable(item);
       keepingView(function () {
         if (!inOrder(item)) insertInOrder(item, message.seq);
         refreshDecorations();
@@ -539,7 +740,10 @@
       if (body == null) return;
       item.setAttribute("data-state", "pending");
       item.removeAttribute("data-retryable");
-      M.emitWithAck("send_message", { conversation_id: cid, body: body, client_id: clientId }, SEND_TIMEOUT_MS).then(
+      var payload = { conversation_id: cid, body: body, client_id: clientId };
+      if (pendingReplies[clientId]) payload.reply_to_id = pendingReplies[clientId].id;
+      if (pendingAttachments[clientId]) payload.attachment_id = pendingAttachments[clientId].id;
+      M.emitWithAck("send_message", payload, SEND_TIMEOUT_MS).then(
         function (ack) {
           if (ack && ack.ok && ack.message) confirm(item, ack.message);
           else fail(item, (ack && ack.message) || "Something went wrong.", !!(ack && RETRYABLE[ack.error]));
@@ -553,7 +757,11 @@
 
     function submit() {
       var body = input.value.replace(/^\s+|\s+$/g, "");
-      if (!body) {
+      // A file uploaded by attachments.js goes with this message (which may then have no text).
+      var attachmentId = form.getAttribute("data-attachment-id");
+      var ready = M.pendingAttachment && String(M.pendingAttachment.id) === attachmentId;
+      var attachment = attachmentId ? (ready ? M.pendingAttachment : { id: Number(attachmentId) }) : null;
+      if (!body && !attachment) {
         setComposerError("Write something first.");
         input.focus();
         return;
@@ -561,7 +769,14 @@
       setComposerError("");
       var clientId = uuid();
       pendingBodies[clientId] = body;
-      var item = build({ seq: null, client_id: clientId, body: body, created_at: new Date().toISOString(), sender: me }, true);
+      if (replyTarget) pendingReplies[clientId] = replyTarget;
+      if (attachment) pendingAttachments[clientId] = attachment;
+      var item = build(
+        { seq: null, client_id: clientId, body: body, created_at: new Date().toISOString(), sender: me, reply_to: replyTarget, attachment: attachment },
+        true
+      );
+      cancelReply(false);
+      if (attachment) form.dispatchEvent(new CustomEvent("attachment:taken")); // the message holds it now
       item.setAttribute("data-state", "pending");
       list.appendChild(item);
       refreshDecorations();
@@ -574,12 +789,20 @@
     }
 
     list.addEventListener("click", function (event) {
-      var button = event.target.closest ? event.target.closest("[data-retry]") : null;
-      if (!button) return;
-      var item = button.closest("li[data-message]");
+      var target = event.target.closest ? event.target : null;
+      var item = target ? target.closest("li[data-message]") : null;
       if (!item) return;
-      deliver(item);
-      if (input) input.focus();
+      var button;
+      if ((button = target.closest("[data-retry]"))) {
+        deliver(item);
+        if (input) input.focus();
+      } else if ((button = target.closest("[data-action]"))) {
+        if (live && item.getAttribute("data-state") === "sent") onAction(item, button);
+      } else if ((button = target.closest("[data-reaction]"))) {
+        if (live) react(item, button.getAttribute("data-emoji"), button.getAttribute("aria-pressed") !== "true");
+      } else if ((button = target.closest("[data-reply-quote]"))) {
+        jumpTo(button.getAttribute("data-reply-seq"));
+      }
     });
 
     function autosize() {
@@ -597,6 +820,11 @@
       });
 
       input.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && replyTarget) {
+          event.preventDefault();
+          cancelReply(true);
+          return;
+        }
         if (event.key !== "Enter" || event.shiftKey || event.altKey) return;
         if (event.isComposing || event.keyCode === 229) return; // an input method is composing
         event.preventDefault();
@@ -613,7 +841,360 @@
         }
       });
 
+      if (replyBar) {
+        replyBar.querySelector("[data-reply-cancel]").addEventListener("click", function () {
+          cancelReply(true);
+        });
+      }
+
       autosize();
+    }
+
+    /* ------------------------------------------------------------ message actions */
+
+    // Send an action's event; resolves with the changed M (already shown), rejects with an Error
+    // whose message says why.
+    function act(event, payload) {
+      return M.emitWithAck(event, payload, ACK_TIMEOUT_MS).then(
+        function (ack) {
+          if (ack && ack.ok && ack.message) {
+            applyUpdate(ack.message);
+            return ack.message;
+          }
+          throw new Error((ack && ack.message) || "Something went wrong.");
+        },
+        function (error) {
+          throw new Error(error && error.message === "timeout" ? "The server did not answer." : "You are offline.");
+        }
+      );
+    }
+
+    // R of a message on the page, from what it shows.
+    function replyOfItem(item) {
+      var senderId = item.getAttribute("data-sender-id");
+      var mine = item.getAttribute("data-mine") === "true";
+      var person = senderId ? members[senderId] : null;
+      var body = item.querySelector("[data-body]");
+      var slot = item.querySelector("[data-attachment]");
+      var image = slot && slot.querySelector("img");
+      var text = body ? body.textContent : "";
+      return replyOf({
+        id: Number(item.getAttribute("data-id")),
+        seq: seqOf(item),
+        sender: { id: senderId ? Number(senderId) : null, display_name: mine ? me.display_name : person ? person.display_name : "Deleted user" },
+        body: text,
+        deleted: item.getAttribute("data-deleted") === "true",
+        attachment: slot && slot.getAttribute("data-attachment-id") ? { kind: image ? "image" : "file" } : null
+      });
+    }
+
+    /* Reply: the bar over the composer, sent along as reply_to_id. */
+
+    function startReply(item) {
+      if (!replyBar || !input) return;
+      replyTarget = replyOfItem(item);
+      replyBar.querySelector("[data-reply-name]").textContent =
+        item.getAttribute("data-mine") === "true" ? "yourself" : replyTarget.sender.display_name;
+      replyBar.querySelector("[data-reply-preview]").textContent = quoteText(replyTarget);
+      replyBar.classList.remove("hidden");
+      input.focus();
+    }
+
+    function cancelReply(refocus) {
+      replyTarget = null;
+      if (!replyBar) return;
+      replyBar.classList.add("hidden");
+      if (refocus && input) input.focus();
+    }
+
+    /* React: the picker (quick bar and a grid of more), one for the page, over the history. */
+
+    var picker = null;
+    var pickerFor = null; // [item, its React button]
+
+    function closePicker(refocus) {
+      if (!picker || !pickerFor) return;
+      var button = pickerFor[1];
+      picker.remove();
+      pickerFor = null;
+      button.setAttribute("aria-expanded", "false");
+      if (refocus) button.focus();
+    }
+
+    function openPicker(item, button) {
+      if (!pickerTemplate) return;
+      if (pickerFor && pickerFor[1] === button) {
+        closePicker(true);
+        return;
+      }
+      closePicker(false);
+      if (!picker) {
+        picker = pickerTemplate.content.firstElementChild.cloneNode(true);
+        picker.addEventListener("click", onPickerClick);
+        picker.addEventListener("keydown", function (event) {
+          if (event.key === "Escape") {
+            event.stopPropagation();
+            closePicker(true);
+          }
+        });
+      }
+      var grid = picker.querySelector("[data-reaction-grid]");
+      grid.setAttribute("data-open", "false");
+      picker.querySelector("[data-more-reactions]").setAttribute("aria-expanded", "false");
+      var area = scroller.parentElement; // positioned (relative), holds the scroller
+      area.appendChild(picker);
+      pickerFor = [item, button];
+      button.setAttribute("aria-expanded", "true");
+
+      var box = button.getBoundingClientRect();
+      var frame = area.getBoundingClientRect();
+      var below = frame.bottom - box.bottom > picker.offsetHeight + 200; // room for the grid too
+      picker.style.top = below ? box.bottom - frame.top + 4 + "px" : "";
+      picker.style.bottom = below ? "" : frame.bottom - box.top + 4 + "px";
+      var mine = item.getAttribute("data-mine") === "true";
+      picker.style.right = mine ? Math.max(frame.right - box.right, 4) + "px" : "";
+      picker.style.left = mine ? "" : Math.max(box.left - frame.left, 4) + "px";
+      var first = picker.querySelector("[data-pick]");
+      if (first) first.focus();
+    }
+
+    function onPickerClick(event) {
+      var more = event.target.closest("[data-more-reactions]");
+      if (more) {
+        var grid = picker.querySelector("[data-reaction-grid]");
+        var open = grid.getAttribute("data-open") !== "true";
+        grid.setAttribute("data-open", open ? "true" : "false");
+        more.setAttribute("aria-expanded", open ? "true" : "false");
+        if (open) grid.querySelector("[data-pick]").focus();
+        return;
+      }
+      var pick = event.target.closest("[data-pick]");
+      if (!pick || !pickerFor) return;
+      var item = pickerFor[0];
+      var emoji = pick.getAttribute("data-pick");
+      closePicker(true);
+      react(item, emoji, !hasReacted(item, emoji));
+    }
+
+    document.addEventListener("click", function (event) {
+      if (!picker || !pickerFor) return;
+      if (picker.contains(event.target) || pickerFor[1].contains(event.target)) return;
+      closePicker(false);
+    });
+    scroller.addEventListener(
+      "scroll",
+      function () {
+        if (pickerFor && !picker.contains(document.activeElement)) closePicker(false);
+      },
+      { passive: true }
+    );
+
+    /* Edit: a textarea in the bubble; Enter saves, Escape cancels. */
+
+    var editing = null; // {item, editor}
+
+    function stopEditing(refocus) {
+      if (!editing) return;
+      var item = editing.item;
+      var latest = editing.latest;
+      editing.editor.remove();
+      var body = item.querySelector("[data-body]");
+      if (body) body.classList.remove("hidden");
+      editing = null;
+      if (latest) applyUpdate(latest);
+      if (refocus && item.isConnected) focusActions(item, "edit");
+    }
+
+    function startEdit(item) {
+      if (!editorTemplate) return;
+      stopEditing(false);
+      var body = item.querySelector("[data-body]");
+      var editor = editorTemplate.content.firstElementChild.cloneNode(true);
+      var field = editor.querySelector("[data-editor-input]");
+      var original = body ? body.textContent : "";
+      field.value = original;
+      field.rows = Math.min(8, Math.max(2, original.split("\n").length, Math.ceil(original.length / 48)));
+      if (body) {
+        body.classList.add("hidden");
+        body.parentNode.insertBefore(editor, body.nextSibling);
+      }
+      editing = { item: item, editor: editor };
+      field.focus();
+      field.setSelectionRange(field.value.length, field.value.length);
+
+      function save() {
+        var text = field.value.replace(/^\s+|\s+$/g, "");
+        var error = editor.querySelector("[data-editor-error]");
+        if (text === original) {
+          stopEditing(true);
+          return;
+        }
+        if (!text && !item.querySelector("[data-attachment]").getAttribute("data-attachment-id")) {
+          error.textContent = "Write something, or delete the message.";
+          return;
+        }
+        field.readOnly = true;
+        act("edit_message", { message_id: Number(item.getAttribute("data-id")), body: text }).then(
+          function () {
+            if (editing && editing.editor === editor) stopEditing(true);
+          },
+          function (failure) {
+            field.readOnly = false;
+            error.textContent = failure.message;
+            field.focus();
+          }
+        );
+      }
+
+      editor.addEventListener("submit", function (event) {
+        event.preventDefault();
+        save();
+      });
+      field.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") {
+          event.preventDefault();
+          stopEditing(true);
+        } else if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.isComposing && event.keyCode !== 229) {
+          event.preventDefault();
+          save();
+        }
+      });
+    }
+
+    /* Delete: a small inline "Delete? [Delete] [Cancel]" next to the bubble. */
+
+    function askDelete(item) {
+      if (!confirmTemplate || item.querySelector("[data-delete-confirm]")) return;
+      var actions = item.querySelector("[data-actions]");
+      var question = confirmTemplate.content.firstElementChild.cloneNode(true);
+      actions.classList.add("!hidden");
+      actions.parentNode.insertBefore(question, actions.nextSibling);
+
+      function close(refocus) {
+        question.remove();
+        actions.classList.remove("!hidden");
+        if (refocus) focusActions(item, "delete");
+      }
+
+      question.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") close(true);
+      });
+      question.querySelector("[data-cancel-delete]").addEventListener("click", function () {
+        close(true);
+      });
+      question.querySelector("[data-confirm-delete]").addEventListener("click", function () {
+        act("delete_message", { message_id: Number(item.getAttribute("data-id")) }).then(
+          function () {
+            close(false);
+            scroller.focus();
+            announce("Message deleted.");
+          },
+          function (error) {
+            close(true);
+            announce("The message was not deleted. " + error.message);
+          }
+        );
+      });
+      question.querySelector("[data-cancel-delete]").focus();
+    }
+
+    /* Jumping to a message: load older pages until it is here, then show and highlight it. */
+
+    function reveal(item) {
+      item.scrollIntoView({ block: "center" });
+      pinned = atBottom();
+      var bubble = item.querySelector("[data-bubble]");
+      if (bubble) {
+        bubble.setAttribute("data-highlight", "true");
+        window.setTimeout(function () {
+          bubble.removeAttribute("data-highlight");
+        }, HIGHLIGHT_MS);
+      }
+      item.setAttribute("tabindex", "-1");
+      item.focus({ preventScroll: true });
+      item.addEventListener(
+        "blur",
+        function () {
+          item.removeAttribute("tabindex");
+        },
+        { once: true }
+      );
+    }
+
+    function jumpTo(seq) {
+      seq = parseInt(seq, 10);
+      if (!(seq >= 1)) return Promise.resolve(false);
+      var item = bySeq(seq);
+      if (item) {
+        reveal(item);
+        return Promise.resolve(true);
+      }
+      var low = seqRange().low;
+      if (!hasMore || low === null || seq > low) {
+        announce("That message is not here.");
+        return Promise.resolve(false);
+      }
+      return loadOlder().then(function (loaded) {
+        if (!loaded) {
+          announce("Couldn't load that message.");
+          return false;
+        }
+        return jumpTo(seq);
+      });
+    }
+
+    /* Changes to stored messages ("message_updated", acks, a refetch after reconnecting). */
+
+    function applyUpdate(message) {
+      if (!message || String(message.conversation_id) !== String(cid)) return;
+      var item = (message.id != null && byId(message.id)) || bySeq(message.seq);
+      if (item && item.getAttribute("data-state") === "sent") {
+        if (editing && editing.item === item) {
+          if (!message.deleted) {
+            editing.latest = message; // shown once the editor closes
+            return;
+          }
+          stopEditing(false);
+        }
+        keepingView(function () {
+          fill(item, message, isMine(message));
+          refreshDecorations();
+        });
+      }
+      // Replies quoting it follow, and so does the composer's reply bar.
+      var reply = replyOf(message);
+      Array.prototype.forEach.call(
+        list.querySelectorAll('[data-reply-quote][data-reply-id="' + Number(message.id) + '"]'),
+        function (quote) {
+          fillQuote(quote, reply);
+        }
+      );
+      if (replyTarget && replyTarget.id === message.id && message.deleted) {
+        cancelReply(false);
+        announce("The message you were replying to was deleted.");
+      }
+    }
+
+    // After a reconnect: the latest page again, for what was edited or deleted meanwhile.
+    function refetchLatest() {
+      if (!data.messages_url || !window.fetch) return;
+      var url = new URL(data.messages_url, window.location.href);
+      url.searchParams.set("limit", String(PAGE_SIZE));
+      M.getJSON(url.toString())
+        .then(function (page) {
+          (page.messages || []).forEach(function (message) {
+            if (byId(message.id)) applyUpdate(message);
+          });
+        })
+        .catch(noop);
+    }
+
+    function onAction(item, button) {
+      var action = button.getAttribute("data-action");
+      if (action === "reply") startReply(item);
+      else if (action === "react") openPicker(item, button);
+      else if (action === "edit") startEdit(item);
+      else if (action === "delete") askDelete(item);
     }
 
     /* ------------------------------------------------------------ reading */
@@ -664,10 +1245,15 @@
       if (hadFocus && !hasMore) scroller.focus();
     }
 
+    // Resolves true once a page was added (false when there was none to load or it failed);
+    // a call while one is on its way gets that one.
+    var olderRequest = null;
+
     function loadOlder() {
-      if (loadingOlder || !hasMore || !data.messages_url || !window.fetch) return;
+      if (loadingOlder && olderRequest) return olderRequest;
+      if (!hasMore || !data.messages_url || !window.fetch) return Promise.resolve(false);
       var before = seqRange().low;
-      if (before === null) return;
+      if (before === null) return Promise.resolve(false);
       loadingOlder = true;
       olderFailed = false;
       if (log) log.setAttribute("aria-busy", "true");
@@ -676,7 +1262,7 @@
       var url = new URL(data.messages_url, window.location.href);
       url.searchParams.set("before", String(before));
       url.searchParams.set("limit", String(PAGE_SIZE));
-      M.getJSON(url.toString())
+      olderRequest = M.getJSON(url.toString())
         .then(function (page) {
           var older = (page.messages || []).filter(function (message) {
             return String(message.conversation_id) === String(cid) && !bySeq(message.seq);
@@ -695,17 +1281,22 @@
               ? "Loaded " + older.length + " older message" + (older.length === 1 ? "" : "s") + "."
               : "No older messages."
           );
+          return true;
         })
         .catch(function () {
           olderFailed = true;
           announce("Couldn't load older messages.");
+          return false;
         })
-        .then(function () {
+        .then(function (loaded) {
           loadingOlder = false;
+          olderRequest = null;
           if (log) log.removeAttribute("aria-busy");
           updateOlderButton();
           fillViewport();
+          return loaded;
         });
+      return olderRequest;
     }
 
     // Short history: keep loading until there is something to scroll.
@@ -838,6 +1429,8 @@
       receive(message);
     });
 
+    M.on("message_updated", applyUpdate);
+
     M.on("read", function (event) {
       if (String(event.conversation_id) !== String(cid)) return;
       var person = members[event.user_id];
@@ -878,9 +1471,13 @@
       setConnection(error && error.message === "unauthorized" ? "Signed out. Reload the page." : "Reconnecting…");
     });
 
-    // After a reconnect has caught up: send again what failed for want of a connection.
+    // After a reconnect has caught up: send again what failed for want of a connection, and show
+    // what was edited or deleted meanwhile (the first connect follows the page's own render).
+    var syncedBefore = false;
     M.on("synced", function () {
       Array.prototype.forEach.call(list.querySelectorAll('li[data-state="failed"][data-retryable="true"]'), deliver);
+      if (syncedBefore) refetchLatest();
+      syncedBefore = true;
     });
 
     document.addEventListener("visibilitychange", function () {
@@ -888,11 +1485,23 @@
     });
     window.addEventListener("focus", scheduleMarkRead);
 
+    function refreshAllEditable() {
+      Array.prototype.forEach.call(list.querySelectorAll('li[data-message][data-mine="true"]'), refreshEditable);
+    }
+
+    if (live) root.setAttribute("data-live", "true");
+    Array.prototype.forEach.call(items(), setEditedTitle);
+    refreshAllEditable();
     refreshDecorations();
     updateOlderButton();
     scrollToBottom();
     fillViewport();
     window.setInterval(fixSeparators, 60000); // "Today" becomes "Yesterday" at midnight
+    window.setInterval(refreshAllEditable, 30000); // the edit window closes
+
+    // A search result links to ?around=<seq>: bring that message into view.
+    var around = new URLSearchParams(window.location.search).get("around");
+    if (around) jumpTo(around);
   }
 
   if (document.readyState === "loading") {

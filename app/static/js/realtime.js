@@ -8,9 +8,13 @@
  *   Messanger.connected               true while the socket is connected
  *   Messanger.on(event, fn)           subscribe; returns a function that unsubscribes. Events:
  *                                       "message" (M, {synced: bool})  each message once per page
+ *                                       "message_updated" (M)  a held message edited, deleted or
+ *                                                                  reacted to: replace it by id
  *                                       "read", "typing", "presence"   as sent by the server
  *                                       "connect", "disconnect" (reason), "connect_error" (error)
- *                                       "unread" ({conversation_id, count, total})
+ *                                       "conversation_settings" (C)  my settings of a
+ *                                                                  conversation, changed in another tab
+ *                                       "unread" ({conversation_id, count, mentions, muted, total})
  *   Messanger.emitWithAck(event, payload, timeoutMs)
  *                                     Promise of the server's ack; rejects with Error("timeout"),
  *                                     Error("disconnected") or Error("unavailable").
@@ -21,8 +25,10 @@
  *   Messanger.setReading(fn)          fn(conversationId) -> true while the user is reading that
  *                                     conversation at the bottom (its messages do not count as unread)
  *   Messanger.clearUnread(conversationId, seq)
- *   Messanger.seedUnread([{id, unread_count, last_seq}], complete)
+ *   Messanger.seedUnread([{id, unread_count, unread_mentions, muted, last_seq}], complete)
  *   Messanger.unreadCount(conversationId)
+ *   Messanger.conversationSettingsChanged(C)   after set_conversation_settings' ack, in the tab
+ *                                     that asked (others get "conversation_settings" from the server)
  *   Messanger.fetchConversations()    Promise of GET /api/conversations' list (one request at a time)
  *   Messanger.parseTime(iso), Messanger.dayKey(date), Messanger.formatTime(date, style),
  *   Messanger.dayLabel(date), Messanger.formatTimes(root)
@@ -34,9 +40,10 @@
  * It also keeps `lastSeq` per conversation (seeded from <script type="application/json"
  * id="conversation-state">{"<id>": last_seq}</script>) and on every (re)connect asks the server
  * for what it missed ("sync"); keeps the navigation's unread badge ([data-unread-badge],
- * [data-unread-sr]) and the document title live; shows browser notifications for messages from
- * others while the page is hidden, once the user allowed them with a [data-enable-notifications]
- * button.
+ * [data-unread-sr]) and the document title live (a muted conversation counts only while it holds an
+ * unread mention of me, as on the server); shows browser notifications for messages from others
+ * while the page is hidden, once the user allowed them with a [data-enable-notifications] button
+ * (none for a muted conversation, unless the message mentions me).
  */
 (function () {
   "use strict";
@@ -234,13 +241,15 @@
   var badgeLabels = document.querySelectorAll("[data-unread-sr]");
   var serverTotal = badges.length ? parseInt(badges[0].getAttribute("data-unread-count") || "0", 10) || 0 : 0;
   var unread = null; // "<conversation id>" -> unread count, once known
+  var mentions = {}; // "<conversation id>" -> unread messages mentioning me (known with `unread`)
+  var muted = {}; // "<conversation id>" -> true when I muted it (known with `unread`)
   var opsWhileFetching = null; // changes seen while /api/conversations is on its way
   var conversationsRequest = null;
 
   function total() {
     if (!unread) return serverTotal;
     return Object.keys(unread).filter(function (key) {
-      return unread[key] > 0;
+      return unread[key] > 0 && (!muted[key] || mentions[key] > 0);
     }).length;
   }
 
@@ -266,6 +275,8 @@
     dispatch("unread", {
       conversation_id: isNaN(Number(key)) ? key : Number(key),
       count: unread ? unread[key] || 0 : 0,
+      mentions: mentions[key] || 0,
+      muted: !!muted[key],
       total: count
     });
   }
@@ -274,8 +285,10 @@
     if (op.type === "message") {
       if (serverLast && op.seq <= (serverLast[op.key] || 0)) return; // already counted by the server
       unread[op.key] = (unread[op.key] || 0) + 1;
+      if (op.mention) mentions[op.key] = (mentions[op.key] || 0) + 1;
     } else if (!serverLast || op.seq >= (serverLast[op.key] || 0)) {
       unread[op.key] = 0;
+      mentions[op.key] = 0;
     }
     publish(op.key);
   }
@@ -290,11 +303,18 @@
     }
   }
 
+  // What a conversation C (or a row standing for one) says of my unread messages and my settings.
+  function learn(key, conversation) {
+    unread[key] = parseInt(conversation.unread_count, 10) || 0;
+    mentions[key] = parseInt(conversation.unread_mentions, 10) || 0;
+    muted[key] = !!conversation.muted;
+  }
+
   M.seedUnread = function (list, complete) {
     if (!unread || complete) unread = {};
     (list || []).forEach(function (conversation) {
       var key = String(conversation.id);
-      unread[key] = parseInt(conversation.unread_count, 10) || 0;
+      learn(key, conversation);
       if (conversation.last_seq != null && !(key in lastSeq)) track(key, conversation.last_seq);
     });
     renderTotal();
@@ -331,7 +351,7 @@
         unread = {};
         list.forEach(function (conversation) {
           var key = String(conversation.id);
-          unread[key] = parseInt(conversation.unread_count, 10) || 0;
+          learn(key, conversation);
           serverLast[key] = parseInt(conversation.last_seq, 10) || 0;
           if (!(key in lastSeq)) track(key, serverLast[key]);
         });
@@ -358,6 +378,18 @@
     return conversationsRequest;
   };
 
+  // My settings of a conversation changed (C, from the server): muting changes what the badge
+  // counts; the page's scripts hear "conversation_settings". The tab that changed them calls this
+  // with its ack's C (the server tells only the other tabs).
+  function settingsChanged(conversation) {
+    if (!conversation || conversation.id == null) return;
+    var key = String(conversation.id);
+    muted[key] = !!conversation.muted;
+    if (unread) publish(key);
+    dispatch("conversation_settings", conversation);
+  }
+  M.conversationSettingsChanged = settingsChanged;
+
   /* ---------------------------------------------------------------- notifications */
 
   var notificationsSupported = "Notification" in window;
@@ -377,6 +409,32 @@
       });
     } catch (error) {
       /* e.g. mobile browsers that only allow notifications from a service worker */
+    }
+  }
+
+  function mentionsMe(message) {
+    return (message.mentions || []).some(function (person) {
+      return person && person.id === M.userId;
+    });
+  }
+
+  // No notification for a muted conversation, unless the message mentions me. Until this page knows
+  // which conversations are muted it asks (the list comes with the unread counts).
+  function notifyUnlessMuted(message) {
+    var key = String(message.conversation_id);
+    if (mentionsMe(message)) {
+      notify(message);
+    } else if (unread) {
+      if (!muted[key]) notify(message);
+    } else {
+      M.fetchConversations().then(
+        function () {
+          if (!muted[key]) notify(message);
+        },
+        function () {
+          notify(message);
+        }
+      );
     }
   }
 
@@ -442,8 +500,10 @@
 
     var fromMe = !!(message.sender && message.sender.id != null && message.sender.id === M.userId);
     if (!fromMe) {
-      if (!isReading(message.conversation_id)) change({ type: "message", key: key, seq: message.seq });
-      if (!meta.synced) notify(message);
+      if (!isReading(message.conversation_id)) {
+        change({ type: "message", key: key, seq: message.seq, mention: mentionsMe(message) });
+      }
+      if (!meta.synced) notifyUnlessMuted(message);
     }
     dispatch("message", message, meta);
   }
@@ -589,6 +649,10 @@
     socket.on("message", function (message) {
       receive(message, { synced: false });
     });
+    // An edit, a delete or a reaction: pages replace the message they hold by its id.
+    socket.on("message_updated", function (message) {
+      if (message && message.id != null) dispatch("message_updated", message);
+    });
     // Signed out (here or elsewhere), password changed, account gone: the reload lands on sign-in.
     // When this page's own form ended it ("Log out", deleting the account), the page is already
     // on its way elsewhere: reloading now would cancel that navigation and lose its message, so
@@ -607,6 +671,8 @@
     socket.on("typing", function (event) {
       if (event) dispatch("typing", event);
     });
+    // I changed my settings of a conversation in another tab.
+    socket.on("conversation_settings", settingsChanged);
     socket.on("presence", function (event) {
       if (event) dispatch("presence", event);
     });
