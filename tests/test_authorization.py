@@ -36,9 +36,9 @@ from sqlalchemy import LargeBinary, String, cast, func, literal, select, union_a
 from app.extensions import db, socketio
 from app.models import User
 from app.models.base import Base
-from app.models.chat import ROOM, Conversation
+from app.models.chat import ROOM, Conversation, Message
 from app.models.session import ServerSession
-from app.services import accounts, avatars, conversations, messaging, presence, profiles, social
+from app.services import accounts, attachments, avatars, conversations, messaging, presence, profiles, social
 from tests.conftest import TEST_PASSWORD, extract_csrf
 from tests.images import picture
 from tests.realtime import GRACE, befriend, create_group, direct_chat, user_id
@@ -183,6 +183,13 @@ class World:
             self.direct = conversations.open_direct(users["blocked"], ana.username).id
             messaging.send_message(users["blocked"], self.direct, "hi ana", f"bea-{tag}")
             messaging.send_message(ana, self.direct, "hi bea", f"ana-{tag}")
+            # An upload (not sent) in each: what the attachment routes serve to each actor.
+            self.attachment = {
+                self.group: attachments.upload(ana, self.group, "team.png", picture("PNG", size=(16, 16))).id,
+                self.direct: attachments.upload(
+                    users["blocked"], self.direct, "hi.png", picture("PNG", size=(8, 8))
+                ).id,
+            }
             social.block(ana, self.name["blocked"])
             self.room = db.session.scalar(select(Conversation.id).where(Conversation.kind == ROOM).limit(1))
             conversations.join_room(users["member"], self.room)
@@ -364,6 +371,17 @@ def a_picture(world: World, actor: str) -> Call:
     return Call("/settings/avatar/upload", {"picture": (io.BytesIO(picture("PNG", size=(16, 16))), "me.png")})
 
 
+def an_upload(world: World, actor: str) -> Call:
+    """Upload a small PNG into the actor's conversation (multipart, as the page's script does)."""
+    file = (io.BytesIO(picture("PNG", size=(16, 16))), "shot.png")
+    return Call(f"/c/{world.conversation(actor)}/attachments", {"file": file})
+
+
+def an_attachment(suffix: str) -> Callable[[World, str], Call]:
+    """GET /attachments/<id>/<suffix> for the upload in the actor's conversation."""
+    return lambda world, actor: Call(f"/attachments/{world.attachment[world.conversation(actor)]}/{suffix}")
+
+
 def direct_with_ana(world: World, actor: str) -> Call:
     """POST /api/conversations/direct naming ana."""
     return Call("/api/conversations/direct", json={"username": world.person})
@@ -533,6 +551,15 @@ ROUTES: dict[str, Route] = {
             blocked=Outcome(302, location="/c/{conversation}"),  # "You can't leave a direct chat."
         ),
     ),
+    "chat.conversation_settings POST": Route(
+        at("/c/{conversation}/settings", muted="1"),
+        # one's own settings: bea may mute the chat of someone who blocked her
+        conversation_row(
+            member=Outcome(302, True, "/c/{conversation}"),
+            sender=Outcome(302, True, "/c/{conversation}"),
+            blocked=Outcome(302, True, "/c/{conversation}"),
+        ),
+    ),
     "chat.new_group GET": Route(at("/groups/new"), signed_in_users(OK)),
     "chat.new_group POST": Route(at("/groups/new", title="Mine"), signed_in_users(Outcome(302, changed=True))),
     "chat.group_settings GET": Route(
@@ -569,6 +596,18 @@ ROUTES: dict[str, Route] = {
         at("/api/conversations/{conversation}/messages?before=3"),
         conversation_row(member=OK, sender=OK, blocked=OK, outsider=API_404, visitor=API_401),
     ),
+    # attachments: uploading where one may write, reading where one is a member
+    "attachments.upload POST": Route(
+        an_upload,
+        conversation_row(
+            member=Outcome(201, changed=True),
+            sender=Outcome(201, changed=True),
+            blocked=Outcome(403, error="not_allowed"),  # "You can't message this person."
+        ),
+    ),
+    # bea may still see what was shared in her chat, as she may read it
+    "attachments.download GET": Route(an_attachment("team.png"), conversation_row(member=OK, sender=OK, blocked=OK)),
+    "attachments.thumbnail GET": Route(an_attachment("thumbnail"), conversation_row(member=OK, sender=OK, blocked=OK)),
     "api.direct_conversation POST": Route(
         direct_with_ana,
         row(
@@ -580,6 +619,15 @@ ROUTES: dict[str, Route] = {
             sender=Outcome(400, error="self"),
             blocked=API_404,
         ),
+    ),
+    # message search: everyone searches their own conversations; naming one you are not in is 404
+    "api.search_messages GET": Route(
+        at("/api/search?q=team&conversation_id={conversation}"),
+        conversation_row(member=OK, sender=OK, blocked=OK, outsider=API_404, visitor=API_401),
+    ),
+    "search.messages GET": Route(
+        at("/search/messages?q=team&conversation_id={conversation}"),
+        conversation_row(member=OK, sender=OK, blocked=OK),
     ),
 }
 
@@ -715,7 +763,58 @@ EVENTS: dict[str, Event | dict] = {
             blocked=Ack(ok=False, error="not_allowed"),
         ),
     ),
+    "set_conversation_settings": Event(
+        lambda w, actor: {"conversation_id": w.conversation(actor), "muted": True},
+        # one's own settings; the asking socket is not told (only the user's other sockets are)
+        event_row(
+            member=Ack(ok=True, changed=True),
+            sender=Ack(ok=True, changed=True),
+            outsider=NOT_IN_IT,
+            blocked=Ack(ok=True, changed=True),
+        ),
+    ),
+    "edit_message": Event(
+        lambda w, actor: {"message_id": first_message(w, w.conversation(actor)), "body": f"edited by {actor}"},
+        # ana's group message, bea's own message in the chat whose other side blocked her
+        event_row(
+            member=Ack(ok=False, error="not_allowed"),
+            sender=Ack(ok=True, changed=True),
+            outsider=NOT_IN_IT,
+            blocked=Ack(ok=False, error="not_allowed"),
+        ),
+    ),
+    "react": Event(
+        lambda w, actor: {"message_id": first_message(w, w.conversation(actor)), "emoji": "👍", "on": True},
+        event_row(
+            member=Ack(ok=True, changed=True),
+            sender=Ack(ok=True, changed=True),
+            outsider=NOT_IN_IT,
+            blocked=Ack(ok=False, error="not_allowed"),
+        ),
+    ),
+    "delete_message": Event(
+        lambda w, actor: {"message_id": first_message(w, w.conversation(actor))},
+        # bob may not delete ana's message; bea may take her own words back across the block
+        event_row(
+            member=Ack(ok=False, error="not_allowed"),
+            sender=Ack(ok=True, changed=True),
+            outsider=NOT_IN_IT,
+            blocked=Ack(ok=True, changed=True),
+        ),
+    ),
 }
+
+MISSING_MESSAGE_ID = 2**31 - 1
+
+
+def first_message(world: World, conversation_id: int) -> int:
+    """The id of the conversation's first message (an id no message has when there is none)."""
+    with world.app.app_context():
+        found = db.session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation_id, Message.seq == 1)
+        )
+        db.session.remove()
+    return found or MISSING_MESSAGE_ID
 
 
 def socket_handlers(app) -> dict:
@@ -927,12 +1026,15 @@ PROBES: dict[str, Probe | NotApplicable] = {
     "chat.group_settings GET": conversation_probe("/c/{id}/settings"),
     "chat.post_message POST": conversation_probe("/c/{id}/messages", body="psst", client_id="probe-1"),
     "chat.leave POST": conversation_probe("/c/{id}/leave"),
+    "chat.conversation_settings POST": conversation_probe("/c/{id}/settings", muted="1"),
     "chat.rename_group POST": conversation_probe("/c/{id}/rename", title="Mine now"),
     "chat.add_members POST": conversation_probe("/c/{id}/members", members="1"),
     "chat.remove_member POST": conversation_probe("/c/{id}/members/{bob_id}/remove"),
     # a group is not a room: joining it answers as for no conversation at all
     "chat.join_room POST": conversation_probe("/rooms/{id}/join"),
     "api.messages GET": conversation_probe("/api/conversations/{id}/messages?before=2"),
+    "api.search_messages GET": conversation_probe("/api/search?q=team&conversation_id={id}"),
+    "search.messages GET": conversation_probe("/search/messages?q=team&conversation_id={id}"),
     "people.profile GET": person_probe("/u/{name}"),
     "chat.direct GET": person_probe("/chat/{name}"),
     "people.send_request POST": person_probe("/u/{name}/friend-request"),
@@ -947,6 +1049,19 @@ PROBES: dict[str, Probe | NotApplicable] = {
     ),
     "people.uploaded_avatar GET": NotApplicable("every picture is visible to everyone signed in; its name is its hash"),
     "people.initials_avatar GET": NotApplicable("a pure function of its address: nothing to hide"),
+    "attachments.upload POST": Probe(
+        "non_member",
+        lambda world, target: Call(
+            f"/c/{target}/attachments", {"file": (io.BytesIO(picture("PNG", size=(8, 8))), "probe.png")}
+        ),
+    ),
+    # eve asks for the upload in ana's group, then for an attachment id nobody has
+    "attachments.download GET": Probe(
+        "non_member", lambda world, target: Call(f"/attachments/{world.attachment.get(int(target), target)}/team.png")
+    ),
+    "attachments.thumbnail GET": Probe(
+        "non_member", lambda world, target: Call(f"/attachments/{world.attachment.get(int(target), target)}/thumbnail")
+    ),
 }
 
 
@@ -998,6 +1113,10 @@ def test_unknown_and_forbidden_ids_answer_alike(app):
         "mark_read": lambda cid: {"conversation_id": cid, "seq": 1},
         "typing": lambda cid: {"conversation_id": cid},
         "sync": lambda cid: {"after": {str(cid): 0}},
+        "set_conversation_settings": lambda cid: {"conversation_id": cid, "pinned": True},
+        "edit_message": lambda cid: {"message_id": first_message(world, cid), "body": "psst"},
+        "delete_message": lambda cid: {"message_id": first_message(world, cid)},
+        "react": lambda cid: {"message_id": first_message(world, cid), "emoji": "👍", "on": True},
     }.items():
         forbidden = eve.emit(name, payload(world.group), callback=True)
         unknown = eve.emit(name, payload(int(missing_id)), callback=True)

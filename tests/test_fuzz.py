@@ -662,6 +662,14 @@ def socket_payloads(conversation_id: int):
             "client_id": st.uuids().map(str),
             "seq": st.integers(0, MAX_DB_INT + 5),
             "after": st.dictionaries(st.just(str(conversation_id)), st.integers(0, 100)),
+            "message_id": st.integers(1, 30),
+            "reply_to_id": st.one_of(st.none(), st.integers(1, 30)),
+            "attachment_id": st.one_of(st.none(), st.integers(1, 5)),
+            "emoji": st.one_of(st.sampled_from(["👍", "❤️", "👨‍👩‍👧", "🇵🇹", "x", ""]), SMALL_TEXT),
+            "on": st.booleans(),
+            "muted": st.booleans(),
+            "pinned": st.booleans(),
+            "archived": st.booleans(),
         }
     )
     seq = st.one_of(st.integers(0, 100), anything)
@@ -671,6 +679,14 @@ def socket_payloads(conversation_id: int):
         "client_id": st.one_of(st.uuids().map(str), SMALL_TEXT, SOCKET_JSON),
         "seq": seq,
         "after": st.one_of(st.dictionaries(st.one_of(st.just(str(conversation_id)), SMALL_TEXT), seq), SOCKET_JSON),
+        "message_id": st.one_of(st.integers(1, 30), anything),
+        "reply_to_id": st.one_of(st.integers(1, 30), anything),
+        "attachment_id": st.one_of(st.integers(1, 5), anything),
+        "emoji": st.one_of(st.sampled_from(["👍", "🙏"]), SMALL_TEXT, SOCKET_JSON),
+        "on": st.one_of(st.booleans(), anything),
+        "muted": st.one_of(st.booleans(), anything),
+        "pinned": st.one_of(st.booleans(), anything),
+        "archived": st.one_of(st.booleans(), anything),
     }
     return st.one_of(
         realistic,
