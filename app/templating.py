@@ -2,7 +2,10 @@
 
 import re
 
+from flask import url_for
 from markupsafe import Markup, escape
+
+from app.services.mentions import MENTION_PATTERN
 
 URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 TRAILING = ".,;:!?)]'"
@@ -29,10 +32,6 @@ def message_text(text: str, mentions=None, me_id=None) -> Markup:
     """A message body as linkify() makes it, with each `@username` of a member it mentions (M.mentions)
     as a link to their profile: data-mention="me" when it names the reader, else "other".
     static/js/chat.js builds the same markup for live messages."""
-    from flask import url_for
-
-    from app.services.mentions import MENTION_PATTERN
-
     named = {person["username"].lower(): person for person in mentions or [] if person.get("username")}
     if not named:
         return linkify(text)
