@@ -33,6 +33,13 @@ class Socket:
             self.events.append((event, data))
             self.changed.notify_all()
 
+    def presence(self) -> dict:
+        """{user id: (online, last_seen)} of everyone whose presence this tab's user sees, as the
+        presence_snapshot event answers it."""
+        ack = self.call("presence_snapshot", {})
+        assert ack["ok"] is True, ack
+        return {person["user_id"]: (person["online"], person["last_seen"]) for person in ack["people"]}
+
     def received(self, event: str, predicate=lambda _data: True) -> list:
         """The payloads of the `event` events received so far that match `predicate`."""
         with self.changed:

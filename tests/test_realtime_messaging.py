@@ -341,6 +341,30 @@ def test_a_friend_you_chat_with_is_announced_once(http_user, open_socket):
     assert len(watcher.received("presence")) == 1
 
 
+def test_a_new_tab_starts_with_the_presence_of_everyone_it_may_see(http_user, open_socket):
+    """Presence news from before a tab connected never reached it: it asks (presence_snapshot) and is
+    told about everyone whose presence its user sees (friends, people in their chats and groups) as
+    they are now, and nobody else: no stranger from a community room, nobody across a block."""
+    a, friend, chatted, blocker, stranger, helper = (http_user().register() for _ in range(6))
+    befriend(a, friend)
+    direct_chat(a, chatted)
+    direct_chat(a, blocker)
+    assert blocker.post_form(f"/u/{a.username}/block", {}, csrf_from=f"/u/{a.username}").ok
+    ids = {person: user_id(person, direct_chat(person, helper)) for person in (friend, chatted, blocker, stranger)}
+    friend_tab = open_socket(friend)
+    open_socket(blocker)
+    open_socket(stranger)
+
+    people = open_socket(a).presence()
+    assert set(people) == {ids[friend], ids[chatted]}
+    assert people[ids[friend]][0] is True
+    assert people[ids[chatted]] == (False, None)  # never online yet
+    friend_tab.close()
+    people = open_socket(a).presence()
+    assert people[ids[friend]][0] is False
+    assert datetime.fromisoformat(people[ids[friend]][1]).tzinfo is not None
+
+
 def test_presence_stays_hidden_across_a_block_and_is_not_pushed_to_mere_room_members(http_user, open_socket):
     """After B blocks A (they had chatted), neither is told when the other comes or goes, and their
     chat page shows no online state or last seen; a community room shared with a stranger pushes

@@ -151,6 +151,13 @@ def on_typing(user, payload):
     messaging.typing(user, payload.get("conversation_id"), skip_sid=request.sid)
 
 
+@event("presence_snapshot")
+def on_presence_snapshot(user, _payload):
+    """{} → {"people": [{user_id, online, last_seen}]}: everyone whose presence the user sees, as they
+    are now. Pages ask on every (re)connect: news from before the socket connected never reached it."""
+    return {"people": presence.snapshot(user)}
+
+
 @event("edit_message")
 def on_edit_message(user, payload):
     """{message_id, body} → {"message": M}, the edited message (the sender, within the edit window)."""

@@ -40,6 +40,22 @@ def audience(user: User) -> set[int]:
     return (sharing | social.friend_ids(user.id)) - hidden_from(user.id) - {user.id}
 
 
+def snapshot(user: User) -> list[dict]:
+    """{user_id, online, last_seen} of everyone in the user's audience (presence is mutual): what a
+    newly connected tab is sent, since news from between its page's drawing and its connecting
+    never reached it."""
+    people = sorted(audience(user))
+    if not people:
+        return []
+    online = online_among(people)
+    last_seen = dict(db.session.execute(select(User.id, User.last_seen_at).where(User.id.in_(people))).tuples().all())
+    return [
+        {"user_id": user_id, "online": user_id in online, "last_seen": iso(last_seen.get(user_id))}
+        for user_id in people
+        if user_id in last_seen
+    ]
+
+
 def _announce(user: User, online: bool) -> None:
     payload = {"user_id": user.id, "online": online, "last_seen": iso(user.last_seen_at)}
     # One event per person, however many conversations they share with the user.

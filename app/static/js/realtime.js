@@ -608,6 +608,16 @@
     );
   }
 
+  // Everyone whose presence I see, as they are now: news from before this socket connected never
+  // reached it (asked on every connect; each person is dispatched as a "presence" event).
+  function catchUpPresence() {
+    M.emitWithAck("presence_snapshot", {}, 10000).then(function (ack) {
+      ((ack && ack.ok && ack.people) || []).forEach(function (event) {
+        if (event) dispatch("presence", event);
+      });
+    }, noop);
+  }
+
   function connectSocket() {
     if (typeof window.io !== "function" || M.userId === null) return;
     // WebSocket only: a connection is one TCP stream, so workers behind a load balancer need no
@@ -634,6 +644,7 @@
       retries = 0;
       dispatch("connect");
       syncAll();
+      catchUpPresence();
     });
     socket.on("disconnect", function (reason) {
       M.connected = false;
