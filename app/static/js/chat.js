@@ -25,7 +25,8 @@
  * Each message has actions: Reply (a bar over the composer; the reply quotes the original, and
  * clicking a quote loads history back to it and highlights it, as ?around=<seq> does on load),
  * React (chips under the bubble and a picker), Edit (inline, own messages within the edit window)
- * and Delete (own messages, or any as a group's owner / a room's moderator; asks first). Changes
+ * and Delete (own messages, or any as a group's owner / a room's moderator; asks first); the picker,
+ * the editor and the delete confirmation live in message-actions.js (loaded before this). Changes
  * arrive as "message_updated" and replace the message held; after a reconnect the latest page is
  * fetched again so that changes made meanwhile show.
  *
@@ -200,9 +201,6 @@
     var separatorTemplate = document.getElementById("day-separator-template");
     var seenTemplate = document.getElementById("seen-receipt-template");
     var chipTemplate = document.getElementById("reaction-chip-template");
-    var pickerTemplate = document.getElementById("reaction-picker-template");
-    var editorTemplate = document.getElementById("message-editor-template");
-    var confirmTemplate = document.getElementById("delete-confirm-template");
     var replyBar = form ? form.querySelector("[data-reply-bar]") : null;
     if (!scroller || !list || !ownTemplate || !otherTemplate || !separatorTemplate) return;
 
@@ -480,18 +478,6 @@
         if (focused !== null && reaction.emoji === focused) chip.focus();
       });
       if (focused !== null && !box.contains(document.activeElement)) focusActions(item, "react");
-    }
-
-    function hasReacted(item, emoji) {
-      return Array.prototype.some.call(item.querySelectorAll("[data-reaction]"), function (chip) {
-        return chip.getAttribute("data-emoji") === emoji && chip.getAttribute("aria-pressed") === "true";
-      });
-    }
-
-    function react(item, emoji, on) {
-      act("react", { message_id: Number(item.getAttribute("data-id")), emoji: emoji, on: on }).catch(function (error) {
-        announce("Your reaction was not saved. " + error.message);
-      });
     }
 
     function build(message, mine) {
@@ -799,7 +785,7 @@
       } else if ((button = target.closest("[data-action]"))) {
         if (live && item.getAttribute("data-state") === "sent") onAction(item, button);
       } else if ((button = target.closest("[data-reaction]"))) {
-        if (live) react(item, button.getAttribute("data-emoji"), button.getAttribute("aria-pressed") !== "true");
+        if (live) actions.react(item, button.getAttribute("data-emoji"), button.getAttribute("aria-pressed") !== "true");
       } else if ((button = target.closest("[data-reply-quote]"))) {
         jumpTo(button.getAttribute("data-reply-seq"));
       }
@@ -907,197 +893,6 @@
       if (refocus && input) input.focus();
     }
 
-    /* React: the picker (quick bar and a grid of more), one for the page, over the history. */
-
-    var picker = null;
-    var pickerFor = null; // [item, its React button]
-
-    function closePicker(refocus) {
-      if (!picker || !pickerFor) return;
-      var button = pickerFor[1];
-      picker.remove();
-      pickerFor = null;
-      button.setAttribute("aria-expanded", "false");
-      if (refocus) button.focus();
-    }
-
-    function openPicker(item, button) {
-      if (!pickerTemplate) return;
-      if (pickerFor && pickerFor[1] === button) {
-        closePicker(true);
-        return;
-      }
-      closePicker(false);
-      if (!picker) {
-        picker = pickerTemplate.content.firstElementChild.cloneNode(true);
-        picker.addEventListener("click", onPickerClick);
-        picker.addEventListener("keydown", function (event) {
-          if (event.key === "Escape") {
-            event.stopPropagation();
-            closePicker(true);
-          }
-        });
-      }
-      var grid = picker.querySelector("[data-reaction-grid]");
-      grid.setAttribute("data-open", "false");
-      picker.querySelector("[data-more-reactions]").setAttribute("aria-expanded", "false");
-      var area = scroller.parentElement; // positioned (relative), holds the scroller
-      area.appendChild(picker);
-      pickerFor = [item, button];
-      button.setAttribute("aria-expanded", "true");
-
-      var box = button.getBoundingClientRect();
-      var frame = area.getBoundingClientRect();
-      var below = frame.bottom - box.bottom > picker.offsetHeight + 200; // room for the grid too
-      picker.style.top = below ? box.bottom - frame.top + 4 + "px" : "";
-      picker.style.bottom = below ? "" : frame.bottom - box.top + 4 + "px";
-      var mine = item.getAttribute("data-mine") === "true";
-      picker.style.right = mine ? Math.max(frame.right - box.right, 4) + "px" : "";
-      picker.style.left = mine ? "" : Math.max(box.left - frame.left, 4) + "px";
-      var first = picker.querySelector("[data-pick]");
-      if (first) first.focus();
-    }
-
-    function onPickerClick(event) {
-      var more = event.target.closest("[data-more-reactions]");
-      if (more) {
-        var grid = picker.querySelector("[data-reaction-grid]");
-        var open = grid.getAttribute("data-open") !== "true";
-        grid.setAttribute("data-open", open ? "true" : "false");
-        more.setAttribute("aria-expanded", open ? "true" : "false");
-        if (open) grid.querySelector("[data-pick]").focus();
-        return;
-      }
-      var pick = event.target.closest("[data-pick]");
-      if (!pick || !pickerFor) return;
-      var item = pickerFor[0];
-      var emoji = pick.getAttribute("data-pick");
-      closePicker(true);
-      react(item, emoji, !hasReacted(item, emoji));
-    }
-
-    document.addEventListener("click", function (event) {
-      if (!picker || !pickerFor) return;
-      if (picker.contains(event.target) || pickerFor[1].contains(event.target)) return;
-      closePicker(false);
-    });
-    scroller.addEventListener(
-      "scroll",
-      function () {
-        if (pickerFor && !picker.contains(document.activeElement)) closePicker(false);
-      },
-      { passive: true }
-    );
-
-    /* Edit: a textarea in the bubble; Enter saves, Escape cancels. */
-
-    var editing = null; // {item, editor}
-
-    function stopEditing(refocus) {
-      if (!editing) return;
-      var item = editing.item;
-      var latest = editing.latest;
-      editing.editor.remove();
-      var body = item.querySelector("[data-body]");
-      if (body) body.classList.remove("hidden");
-      editing = null;
-      if (latest) applyUpdate(latest);
-      if (refocus && item.isConnected) focusActions(item, "edit");
-    }
-
-    function startEdit(item) {
-      if (!editorTemplate) return;
-      stopEditing(false);
-      var body = item.querySelector("[data-body]");
-      var editor = editorTemplate.content.firstElementChild.cloneNode(true);
-      var field = editor.querySelector("[data-editor-input]");
-      var original = body ? body.textContent : "";
-      field.value = original;
-      field.rows = Math.min(8, Math.max(2, original.split("\n").length, Math.ceil(original.length / 48)));
-      if (body) {
-        body.classList.add("hidden");
-        body.parentNode.insertBefore(editor, body.nextSibling);
-      }
-      editing = { item: item, editor: editor };
-      field.focus();
-      field.setSelectionRange(field.value.length, field.value.length);
-
-      function save() {
-        var text = field.value.replace(/^\s+|\s+$/g, "");
-        var error = editor.querySelector("[data-editor-error]");
-        if (text === original) {
-          stopEditing(true);
-          return;
-        }
-        if (!text && !item.querySelector("[data-attachment]").getAttribute("data-attachment-id")) {
-          error.textContent = "Write something, or delete the message.";
-          return;
-        }
-        field.readOnly = true;
-        act("edit_message", { message_id: Number(item.getAttribute("data-id")), body: text }).then(
-          function () {
-            if (editing && editing.editor === editor) stopEditing(true);
-          },
-          function (failure) {
-            field.readOnly = false;
-            error.textContent = failure.message;
-            field.focus();
-          }
-        );
-      }
-
-      editor.addEventListener("submit", function (event) {
-        event.preventDefault();
-        save();
-      });
-      field.addEventListener("keydown", function (event) {
-        if (event.key === "Escape") {
-          event.preventDefault();
-          stopEditing(true);
-        } else if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.isComposing && event.keyCode !== 229) {
-          event.preventDefault();
-          save();
-        }
-      });
-    }
-
-    /* Delete: a small inline "Delete? [Delete] [Cancel]" next to the bubble. */
-
-    function askDelete(item) {
-      if (!confirmTemplate || item.querySelector("[data-delete-confirm]")) return;
-      var actions = item.querySelector("[data-actions]");
-      var question = confirmTemplate.content.firstElementChild.cloneNode(true);
-      actions.classList.add("!hidden");
-      actions.parentNode.insertBefore(question, actions.nextSibling);
-
-      function close(refocus) {
-        question.remove();
-        actions.classList.remove("!hidden");
-        if (refocus) focusActions(item, "delete");
-      }
-
-      question.addEventListener("keydown", function (event) {
-        if (event.key === "Escape") close(true);
-      });
-      question.querySelector("[data-cancel-delete]").addEventListener("click", function () {
-        close(true);
-      });
-      question.querySelector("[data-confirm-delete]").addEventListener("click", function () {
-        act("delete_message", { message_id: Number(item.getAttribute("data-id")) }).then(
-          function () {
-            close(false);
-            scroller.focus();
-            announce("Message deleted.");
-          },
-          function (error) {
-            close(true);
-            announce("The message was not deleted. " + error.message);
-          }
-        );
-      });
-      question.querySelector("[data-cancel-delete]").focus();
-    }
-
     /* Jumping to a message: load older pages until it is here, then show and highlight it. */
 
     function reveal(item) {
@@ -1149,13 +944,7 @@
       if (!message || String(message.conversation_id) !== String(cid)) return;
       var item = (message.id != null && byId(message.id)) || bySeq(message.seq);
       if (item && item.getAttribute("data-state") === "sent") {
-        if (editing && editing.item === item) {
-          if (!message.deleted) {
-            editing.latest = message; // shown once the editor closes
-            return;
-          }
-          stopEditing(false);
-        }
+        if (actions.held(item, message)) return; // shown once its editor closes
         keepingView(function () {
           fill(item, message, isMine(message));
           refreshDecorations();
@@ -1189,12 +978,20 @@
         .catch(noop);
     }
 
+    var actions = M.messageActions({
+      scroller: scroller,
+      act: act,
+      announce: announce,
+      focusActions: focusActions,
+      applyUpdate: applyUpdate
+    });
+
     function onAction(item, button) {
       var action = button.getAttribute("data-action");
       if (action === "reply") startReply(item);
-      else if (action === "react") openPicker(item, button);
-      else if (action === "edit") startEdit(item);
-      else if (action === "delete") askDelete(item);
+      else if (action === "react") actions.openPicker(item, button);
+      else if (action === "edit") actions.startEdit(item);
+      else if (action === "delete") actions.askDelete(item);
     }
 
     /* ------------------------------------------------------------ reading */
