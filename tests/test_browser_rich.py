@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests import images
 from tests.realtime import befriend as befriend_over_http
-from tests.realtime import direct_chat
+from tests.realtime import direct_chat, history
 from tests.test_browser_chat import befriend, composer, register
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
@@ -179,7 +179,8 @@ def test_reply_react_edit_and_delete_live(chat):
 
 def test_quotes_and_search_links_load_history_back_to_the_original(new_page, http_user, open_socket, live_server):
     """The original is older than the page's 50 messages: a quote, and ?around=<seq>, load older
-    pages until it is there, then scroll to it and highlight it."""
+    pages until it is there, then scroll to it and highlight it. Changes made to those old messages
+    while the page was offline show once it reconnects."""
     ana, bob = http_user().register(), http_user().register()
     befriend_over_http(ana, bob)
     cid = direct_chat(ana, bob)
@@ -214,3 +215,16 @@ def test_quotes_and_search_links_load_history_back_to_the_original(new_page, htt
     expect(fifth.locator("[data-bubble]")).to_have_attribute("data-highlight", "true")
     expect(fifth).to_be_in_viewport()
     expect(fifth).to_contain_text("filler 3")
+
+    # Offline, the page misses an edit, a delete and a reaction on messages older than the latest page.
+    page.evaluate("window.Messanger.socket.disconnect()")
+    messages = {message["seq"]: message for message in history(ana, cid, limit=100)}
+    assert tab.call("edit_message", {"message_id": messages[3]["id"], "body": "filler 1, edited"})["ok"]
+    assert tab.call("delete_message", {"message_id": messages[4]["id"]})["ok"]
+    assert tab.call("react", {"message_id": messages[5]["id"], "emoji": "🎉", "on": True})["ok"]
+    expect(page.locator("li[data-message][data-seq='3'] [data-body]")).to_have_text("filler 1")
+    page.evaluate("window.Messanger.socket.connect()")
+    expect(page.locator("li[data-message][data-seq='3'] [data-body]")).to_have_text("filler 1, edited")
+    expect(page.locator("li[data-message][data-seq='3'] [data-edited-label]")).to_be_visible()
+    expect(page.locator("li[data-message][data-seq='4']")).to_have_attribute("data-deleted", "true")
+    expect(page.locator("li[data-message][data-seq='5'] [data-reaction]")).to_have_text("🎉1")

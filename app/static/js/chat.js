@@ -27,8 +27,8 @@
  * React (chips under the bubble and a picker), Edit (inline, own messages within the edit window)
  * and Delete (own messages, or any as a group's owner / a room's moderator; asks first); the picker,
  * the editor and the delete confirmation live in message-actions.js (loaded before this). Changes
- * arrive as "message_updated" and replace the message held; after a reconnect the latest page is
- * fetched again so that changes made meanwhile show.
+ * arrive as "message_updated" and replace the message held; after a reconnect every message held
+ * is fetched again so that changes made meanwhile show.
  *
  * User text only ever goes in with textContent; links are built as <a> elements.
  * Without JavaScript (or without the Socket.IO client) the composer posts the form instead.
@@ -44,6 +44,7 @@
   var TYPING_SHOWN_MS = 5000;
   var MARK_READ_DELAY_MS = 300;
   var PAGE_SIZE = 50;
+  var REFETCH_PAGE_SIZE = 100; // the API's largest page
   var DELETED_AVATAR = "/static/img/deleted-user.svg";
 
   var URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -964,18 +965,27 @@
       }
     }
 
-    // After a reconnect: the latest page again, for what was edited or deleted meanwhile.
-    function refetchLatest() {
-      if (!data.messages_url || !window.fetch) return;
-      var url = new URL(data.messages_url, window.location.href);
-      url.searchParams.set("limit", String(PAGE_SIZE));
-      M.getJSON(url.toString())
-        .then(function (page) {
-          (page.messages || []).forEach(function (message) {
-            if (byId(message.id)) applyUpdate(message);
-          });
-        })
-        .catch(noop);
+    // After a reconnect: every message held, page by page from the oldest, for what was edited,
+    // deleted or reacted to meanwhile (new messages come through sync).
+    function refetchHeld() {
+      var range = seqRange();
+      if (!data.messages_url || range.low === null) return;
+      function from(after) {
+        var url = new URL(data.messages_url, window.location.href);
+        url.searchParams.set("after", String(after));
+        url.searchParams.set("limit", String(REFETCH_PAGE_SIZE));
+        M.getJSON(url.toString())
+          .then(function (page) {
+            var messages = page.messages || [];
+            messages.forEach(function (message) {
+              if (byId(message.id)) applyUpdate(message);
+            });
+            var last = messages.length ? messages[messages.length - 1].seq : null;
+            if (page.has_more && last !== null && last < range.high) from(last);
+          })
+          .catch(noop);
+      }
+      from(range.low - 1);
     }
 
     var actions = M.messageActions({
@@ -1273,7 +1283,7 @@
     var syncedBefore = false;
     M.on("synced", function () {
       Array.prototype.forEach.call(list.querySelectorAll('li[data-state="failed"][data-retryable="true"]'), deliver);
-      if (syncedBefore) refetchLatest();
+      if (syncedBefore) refetchHeld();
       syncedBefore = true;
     });
 
