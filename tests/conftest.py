@@ -27,7 +27,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
-from app.services import conversations, rooms, social
+from app.services import ServiceError, conversations, rooms, social
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("MESSANGER_REQUIRE_SERVICES") == "1"
@@ -252,6 +252,14 @@ def emitted(monkeypatch):
 
     monkeypatch.setattr(rooms, "emit", record)
     return events
+
+
+def refused(call, code: str):
+    """The ServiceError that call() raises, asserting its code."""
+    with pytest.raises(ServiceError) as error:
+        call()
+    assert error.value.code == code, error.value.message
+    return error.value
 
 
 def run_concurrently(database_url: str, calls: list, join_timeout: float = 120) -> list:

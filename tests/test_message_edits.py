@@ -14,7 +14,8 @@ from app.models import Message
 from app.models.base import utcnow
 from app.models.chat import FILE, Attachment, Mention, Reaction
 from app.serializers import message_dict
-from app.services import ServiceError, conversations, editing, messaging, reactions, rooms, social
+from app.services import conversations, editing, messaging, reactions, rooms, social
+from tests.conftest import refused
 from tests.realtime import GRACE, befriend, create_group, direct_chat, history, user_id
 
 
@@ -29,13 +30,6 @@ def row(message_id) -> Message:
 
 def updates(events) -> list[dict]:
     return [payload for event, payload, _room in events if event == "message_updated"]
-
-
-def refused(call, code: str) -> ServiceError:
-    with pytest.raises(ServiceError) as error:
-        call()
-    assert error.value.code == code, error.value.message
-    return error.value
 
 
 # --- editing ------------------------------------------------------------------------------------

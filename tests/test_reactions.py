@@ -11,8 +11,8 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.chat import Reaction
 from app.serializers import message_dict
-from app.services import ServiceError, messaging, reactions, rooms, social
-from tests.conftest import run_concurrently
+from app.services import messaging, reactions, rooms, social
+from tests.conftest import refused, run_concurrently
 from tests.realtime import GRACE, befriend, create_group, direct_chat, history, user_id
 
 
@@ -25,13 +25,6 @@ def stored(message_id) -> list[tuple[int, str]]:
     return sorted(
         db.session.execute(select(Reaction.user_id, Reaction.emoji).where(Reaction.message_id == message_id)).all()
     )
-
-
-def refused(call, code: str) -> ServiceError:
-    with pytest.raises(ServiceError) as error:
-        call()
-    assert error.value.code == code, error.value.message
-    return error.value
 
 
 def test_reactions_toggle_on_and_off_with_counts_and_who(group_and_chat, emitted):
