@@ -24,7 +24,7 @@ MESSAGES = {
     413: "What you sent is too large.",
     429: "Too many attempts. Please wait a moment and try again.",
     500: "Something went wrong on our side. It has been logged; please try again.",
-    503: "The server cannot reach its database right now. Please try again in a moment.",
+    503: "The server cannot reach its database or its message service right now. Please try again in a moment.",
 }
 
 # The database or Redis is out of reach (down, restarting, every pooled connection busy): a passing

@@ -7,6 +7,7 @@ import pytest
 from flask_login.utils import encode_cookie
 
 from app import create_app
+from app.errors import MESSAGES
 from tests.conftest import app_config
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:9/nowhere"
@@ -30,7 +31,7 @@ def test_pages_answer_503_with_retry_after_and_the_styled_page(app_without_datab
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     page = response.get_data(as_text=True)
-    assert "cannot reach its database" in page and "<nav" in page and "Log in" in page
+    assert "cannot reach its database or its message service" in page and "<nav" in page and "Log in" in page
     assert "the error page failed too" not in caplog.text
 
 
@@ -43,5 +44,6 @@ def test_the_api_answers_503_in_json(app_without_database):
     assert response.get_json() == {
         "ok": False,
         "error": "service_unavailable",
-        "message": "The server cannot reach its database right now. Please try again in a moment.",
+        "message": MESSAGES[503],
     }
+    assert "cannot reach its database or its message service" in MESSAGES[503]
