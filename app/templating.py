@@ -11,20 +11,21 @@ URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 TRAILING = ".,;:!?)]'"
 
 
-def linkify(text: str) -> Markup:
-    """Escape text and turn http(s) links into anchors that open safely; nothing else becomes HTML."""
+def linkify(text: str, plain=escape) -> Markup:
+    """Escape text and turn http(s) links into anchors that open safely; nothing else becomes HTML.
+    `plain` renders the text between links (escaped by default)."""
     parts, last = [], 0
     for match in URL.finditer(text or ""):
         url = match.group(0).rstrip(TRAILING)
         start, end = match.start(), match.start() + len(url)
-        parts.append(escape(text[last:start]))
+        parts.append(plain(text[last:start]))
         parts.append(
             Markup('<a href="{0}" target="_blank" rel="noopener nofollow" class="underline break-all">{0}</a>').format(
                 url
             )
         )
         last = end
-    parts.append(escape((text or "")[last:]))
+    parts.append(plain((text or "")[last:]))
     return Markup("").join(parts)
 
 
@@ -56,14 +57,7 @@ def message_text(text: str, mentions=None, me_id=None) -> Markup:
         parts.append(escape(chunk[last:]))
         return Markup("").join(parts)
 
-    parts, last = [], 0
-    for match in URL.finditer(text or ""):
-        url = match.group(0).rstrip(TRAILING)
-        parts.append(mention_links(text[last : match.start()]))
-        parts.append(linkify(url))
-        last = match.start() + len(url)
-    parts.append(mention_links((text or "")[last:]))
-    return Markup("").join(parts)
+    return linkify(text, plain=mention_links)
 
 
 def register_template_filters(app) -> None:

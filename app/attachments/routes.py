@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.attachments import bp
 from app.rate_limits import limit_upload
 from app.serializers import attachment_dict
-from app.services import ServiceError, attachments, conversations
+from app.services import ServiceError, attachments
 
 # Status per refusal: a conversation one is not in answers as one that does not exist.
 STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413}
@@ -35,14 +35,10 @@ def upload(conversation_id):
     """Store one uploaded file, not yet sent: 201 {"ok": true, "attachment": A}."""
     me = current_user._get_current_object()
     file = request.files.get("file")
+    # One byte past the limit is enough to tell "too large" without holding more.
+    data = file.stream.read(current_app.config["ATTACHMENT_MAX_BYTES"] + 1) if file is not None else None
     try:
-        conversations.require_member(me, conversation_id)  # outsiders learn nothing, not even "no file"
-        if file is None:
-            raise ServiceError("Choose a file to upload.", "file", code="empty")
-        # One byte past the limit is enough to tell "too large" without holding more.
-        limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-        data = file.stream.read(limit + 1)
-        attachment = attachments.upload(me, conversation_id, file.filename, data)
+        attachment = attachments.upload(me, conversation_id, file.filename if file else None, data)
     except ServiceError as error:
         return _refusal(error)
     return jsonify({"ok": True, "attachment": attachment_dict(attachment)}), 201

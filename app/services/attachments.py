@@ -118,7 +118,8 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
     """Store a file the user uploads into a conversation (not yet sent: send_message takes its id).
 
     Refused with ServiceError, nothing stored: a conversation the user is not in
-    (ConversationNotFound), one they may not write in (`not_allowed`), an empty file (`empty`), one
+    (ConversationNotFound), one they may not write in (`not_allowed`), no file (data None) or an
+    empty one (`empty`), one
     over ATTACHMENT_MAX_BYTES (`too_large`) and anything that is not, by its bytes, a PNG, JPEG,
     WebP or GIF picture, a PDF, a zip archive or UTF-8 plain text (`invalid`). Pictures are decoded
     and re-encoded without their metadata, with a WebP thumbnail.
@@ -127,6 +128,8 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
     refusal = send_refusal(user, target)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
+    if data is None:  # checked after membership: outsiders learn nothing, not even "no file"
+        raise ServiceError("Choose a file to upload.", "file", code="empty")
     if not isinstance(data, bytes) or not data:
         raise ServiceError("That file is empty.", "file", code="empty")
     if len(data) > current_app.config["ATTACHMENT_MAX_BYTES"]:

@@ -21,11 +21,15 @@ def mentioned_names(body: str) -> set[str]:
     return names
 
 
-def record(message_id: int, conversation_id: int, seq: int, sender_id: int | None, body: str) -> list[dict]:
-    """Store who the message mentions (replacing what it mentioned before, for an edit), inside the
-    caller's transaction. Returns [{id, username}] by username, as in M.mentions."""
+def record(
+    message_id: int, conversation_id: int, seq: int, sender_id: int | None, body: str, *, replacing: bool = True
+) -> list[dict]:
+    """Store who the message mentions inside the caller's transaction, replacing what it mentioned
+    before (an edit; `replacing=False` for a message just inserted, which has none). Returns
+    [{id, username}] by username, as in M.mentions."""
     connection = db.session.connection()
-    connection.execute(delete(Mention).where(Mention.message_id == message_id))
+    if replacing:
+        connection.execute(delete(Mention).where(Mention.message_id == message_id))
     names = mentioned_names(body)
     if not names:
         return []

@@ -126,7 +126,11 @@ def send_message(
                 "new_attachment_id": attachment.id if attachment else None,
             },
         ).scalar_one()
-        mentioned = mentions.record(message_id, target.conversation_id, seq, sender.id, body) if "@" in body else []
+        mentioned = (
+            mentions.record(message_id, target.conversation_id, seq, sender.id, body, replacing=False)
+            if "@" in body
+            else []
+        )
         connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
         db.session.commit()
     except IntegrityError:
