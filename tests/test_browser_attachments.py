@@ -1,5 +1,6 @@
 """Pictures and files in Chromium: choosing one with the attach button, the upload's progress and
-chip, sending it, the other person seeing it live and opening the full view; a refused file."""
+chip, sending it, the other person seeing it live and opening the full view; a refused file; a file
+dropped on the chat and a pasted picture."""
 
 import re
 
@@ -81,3 +82,48 @@ def test_a_picture_is_uploaded_sent_and_seen_live_with_its_full_view(new_page):
     expect(download).to_contain_text("notes.txt")
     expect(download).to_contain_text("18 bytes")
     expect(download).to_have_attribute("download", "notes.txt")
+
+
+# Chromium's own events carrying real files, as a drag from the desktop or a pasted screenshot makes them.
+DROP_AND_PASTE = """([kind, target, name, type, bytes]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([new Uint8Array(bytes)], name, { type }));
+  const init = { bubbles: true, cancelable: true };
+  const element = document.querySelector(target);
+  if (kind === "drop") {
+    for (const type of ["dragenter", "dragover"]) {
+      element.dispatchEvent(new DragEvent(type, { ...init, dataTransfer: data }));
+    }
+    window.__dropping = document.querySelector("[data-chat]").getAttribute("data-dropping");
+    element.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: data }));
+  } else {
+    element.dispatchEvent(new ClipboardEvent("paste", { ...init, clipboardData: data }));
+  }
+}"""
+
+
+def test_a_file_dropped_on_the_chat_and_a_pasted_picture_are_uploaded_and_sent(new_page):
+    ana, bob = new_page(), new_page()
+    ana_name, bob_name = register(ana, "Ana", "Lima"), register(bob, "Bob", "Stone")
+    befriend(ana, ana_name, bob, bob_name)
+    ana.goto(f"/chat/{bob_name}")
+    bob.goto(f"/chat/{ana_name}")
+    chip = ana.locator("[data-attachment-chip]")
+    received = bob.locator("li[data-message]")
+
+    ana.evaluate(DROP_AND_PASTE, ["drop", "[data-message-log]", "plan.pdf", "application/pdf", list(images.PDF)])
+    assert ana.evaluate("window.__dropping") == "true"  # highlighted while dragged over
+    expect(ana.locator("[data-chat]")).not_to_have_attribute("data-dropping", "true")
+    expect(chip).to_have_attribute("data-state", "ready")
+    expect(chip.locator("[data-attachment-chip-name]")).to_have_text("plan.pdf")
+    ana.locator("[data-composer] button[type=submit]").click()
+    expect(received.locator("a[data-attachment-kind=file]")).to_contain_text("plan.pdf")
+
+    screenshot = images.picture("PNG", (200, 100))
+    ana.evaluate(DROP_AND_PASTE, ["paste", "[data-composer-input]", "image.png", "image/png", list(screenshot)])
+    expect(chip).to_have_attribute("data-state", "ready")
+    composer(ana).fill("pasted")
+    composer(ana).press("Enter")
+    expect(received).to_have_count(2)
+    expect(received.nth(1).locator("[data-attachment] img")).to_have_attribute("width", "200")
+    expect(received.nth(1)).to_contain_text("pasted")
