@@ -432,3 +432,54 @@ def test_in_the_browser_mentions_mute_and_archive_follow_live(new_page):
     bob_says(f"@{names['Ana']} are you there?")
     expect(ana.locator("[data-unread-badge]").first).to_have_text("1")
     expect(archived).to_have_count(1)  # muted: it stays archived
+
+
+# The page is hidden and notifications are allowed; the desktop notification itself is outside our
+# reach, so the page's Notification records what it would show.
+HIDDEN_PAGE_WITH_NOTIFICATIONS = """
+Object.defineProperty(Document.prototype, "hidden", { get: () => true });
+window.__notifications = [];
+window.Notification = class {
+  static permission = "granted";
+  constructor(title, options) { window.__notifications.push({ title, body: options.body }); }
+  addEventListener() {}
+  close() {}
+};
+"""
+
+
+@pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
+def test_in_the_browser_a_muted_chat_notifies_only_when_it_mentions_you(new_page, http_user, open_socket, live_server):
+    """A hidden tab with notifications allowed: an ordinary chat notifies of each message, a muted one
+    stays silent until a message mentions the reader."""
+    from playwright.sync_api import expect
+
+    from tests.realtime import befriend, direct_chat
+
+    ana, bob, cyd = http_user().register(), http_user().register(), http_user().register()
+    befriend(ana, bob)
+    befriend(ana, cyd)
+    muted, ordinary = direct_chat(ana, bob), direct_chat(ana, cyd)
+    assert open_socket(ana).call("set_conversation_settings", {"conversation_id": muted, "muted": True})["ok"]
+    bob_tab, cyd_tab = open_socket(bob), open_socket(cyd)
+
+    page = new_page()
+    page.context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url} for c in ana.http.cookies])
+    page.add_init_script(HIDDEN_PAGE_WITH_NOTIFICATIONS)
+    page.goto("/")
+    page.wait_for_function("() => window.Messanger && window.Messanger.connected")
+
+    def bodies():
+        return [note["body"] for note in page.evaluate("window.__notifications")]
+
+    cyd_tab.send(ordinary, "from an ordinary chat")
+    expect(page.locator(f'li[data-conversation-id="{ordinary}"] [data-conversation-preview]')).to_contain_text(
+        "from an ordinary chat"
+    )
+    bob_tab.send(muted, "muted news")
+    expect(page.locator(f'li[data-conversation-id="{muted}"] [data-conversation-preview]')).to_contain_text(
+        "muted news"
+    )
+    bob_tab.send(muted, f"@{ana.username} look at this")
+    page.wait_for_function("() => window.__notifications.length >= 2")
+    assert bodies() == ["from an ordinary chat", f"@{ana.username} look at this"]
