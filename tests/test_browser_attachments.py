@@ -8,18 +8,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.test_browser_chat import befriend, composer, register
+from tests.test_browser_chat import composer, open_direct_chat
 
 # SQLite under eventlet, and PostgreSQL under gevent.
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite", "postgres-gevent"], indirect=True)
 
 
 def test_a_picture_is_uploaded_sent_and_seen_live_with_its_full_view(new_page):
-    ana, bob = new_page(), new_page()
-    ana_name, bob_name = register(ana, "Ana", "Lima"), register(bob, "Bob", "Stone")
-    befriend(ana, ana_name, bob, bob_name)
-    ana.goto(f"/chat/{bob_name}")
-    bob.goto(f"/chat/{ana_name}")
+    ana, _ana_name, bob, _bob_name = open_direct_chat(new_page)
 
     # A file the server refuses: its reason shows under the composer, nothing is attached.
     ana.locator("[data-attachment-input]").set_input_files(
@@ -103,11 +99,7 @@ DROP_AND_PASTE = """([kind, target, name, type, bytes]) => {
 
 
 def test_a_file_dropped_on_the_chat_and_a_pasted_picture_are_uploaded_and_sent(new_page):
-    ana, bob = new_page(), new_page()
-    ana_name, bob_name = register(ana, "Ana", "Lima"), register(bob, "Bob", "Stone")
-    befriend(ana, ana_name, bob, bob_name)
-    ana.goto(f"/chat/{bob_name}")
-    bob.goto(f"/chat/{ana_name}")
+    ana, _ana_name, bob, _bob_name = open_direct_chat(new_page)
     chip = ana.locator("[data-attachment-chip]")
     received = bob.locator("li[data-message]")
 

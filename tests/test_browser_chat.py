@@ -31,6 +31,19 @@ def composer(page):
     return page.get_by_role("textbox", name="Message")
 
 
+def open_direct_chat(new_page):
+    """Ana and Bob, new friends, each in their own browser with their direct chat open and connected:
+    (ana, ana_name, bob, bob_name)."""
+    ana, bob = new_page(), new_page()
+    ana_name, bob_name = register(ana, "Ana", "Lima"), register(bob, "Bob", "Stone")
+    befriend(ana, ana_name, bob, bob_name)
+    ana.goto(f"/chat/{bob_name}")
+    bob.goto(f"/chat/{ana_name}")
+    for page in (ana, bob):
+        page.wait_for_function("() => window.Messanger && window.Messanger.connected")
+    return ana, ana_name, bob, bob_name
+
+
 @pytest.fixture
 def ana_and_bob(new_page):
     """Two friends in their own browsers; Bob's is phone-sized."""

@@ -8,9 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.realtime import befriend as befriend_over_http
-from tests.realtime import direct_chat, history
-from tests.test_browser_chat import befriend, composer, register
+from tests.realtime import befriend, direct_chat, history
+from tests.test_browser_chat import composer, open_direct_chat
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
@@ -69,14 +68,7 @@ def attach_image_step(sender, receiver) -> None:
 @pytest.fixture
 def chat(new_page):
     """Ana and Bob, friends, each with their direct chat open."""
-    ana, bob = new_page(), new_page()
-    ana_name, bob_name = register(ana, "Ana", "Lima"), register(bob, "Bob", "Stone")
-    befriend(ana, ana_name, bob, bob_name)
-    ana.goto(f"/chat/{bob_name}")
-    bob.goto(f"/chat/{ana_name}")
-    for page in (ana, bob):
-        page.wait_for_function("() => window.Messanger && window.Messanger.connected")
-    return ana, ana_name, bob, bob_name
+    return open_direct_chat(new_page)
 
 
 def test_reply_react_edit_and_delete_live(chat):
@@ -182,7 +174,7 @@ def test_quotes_and_search_links_load_history_back_to_the_original(new_page, htt
     pages until it is there, then scroll to it and highlight it. Changes made to those old messages
     while the page was offline show once it reconnects."""
     ana, bob = http_user().register(), http_user().register()
-    befriend_over_http(ana, bob)
+    befriend(ana, bob)
     cid = direct_chat(ana, bob)
     tab = open_socket(ana)
     original = tab.send(cid, "the very first")
