@@ -18,6 +18,7 @@ setup-dev: $(VENV)/.dev-installed
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-venv.txt
 
 $(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
@@ -41,5 +42,5 @@ lint: setup-dev
 bench: setup-dev  ## benchmark: bench/results/ (JSON, latency plot) and docs/performance.md (~15 min)
 	$(PY) -m bench
 
-reliability: setup-dev  ## fault, fuzz, model-check and abuse suites, writing docs/reliability.md (FULL=1: full counts)
-	$(PY) -m tests.reliability $(if $(FULL),--full,)
+reliability: setup-dev  ## fault, fuzz, model-check and abuse suites, writing docs/reliability.md (FULL=1: full counts; ADVISORIES=PATH: audit the pins)
+	$(PY) -m tests.reliability $(if $(FULL),--full,) $(if $(ADVISORIES),--advisories $(ADVISORIES),)

@@ -16,10 +16,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests import dependency_audit
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
 RESULTS_ENV = "MESSANGER_RELIABILITY_RESULTS"
 FULL_ENV = "MESSANGER_FULL_FAULTS"
+ADVISORIES_ENV = "MESSANGER_ADVISORIES"
 # The tests that record figures; each names its section in record().
 SUITE = [
     "tests/test_authorization.py",
@@ -67,8 +70,40 @@ def _value(value) -> str:
     return str(value)
 
 
-def render(entries: list[dict], command: str, outcome: str) -> str:
-    """docs/reliability.md for `entries`, produced by `command`."""
+def audit_section(result: dict) -> list[str]:
+    """The dependency audit's part of docs/reliability.md: what was checked against what, and what not."""
+    lines = ["## Dependencies", ""]
+    if not result["checked"]:
+        return lines + [
+            f"Not checked in this run: no advisory database was given ({ADVISORIES_ENV} or `--advisories`)."
+            f" {result['pins']} pins and {result['installed']} installed packages went unaudited. pip-audit"
+            " cannot run here: its look-ups go to the package index's JSON API or OSV's web service, and this"
+            " machine reaches neither.",
+            "",
+        ]
+    findings = result["findings"]
+    lines += [
+        "`python -m tests.dependency_audit` checked every pin in requirements*.txt and every package installed"
+        " in the test environment (the transitive set) against a local copy of the Python Packaging"
+        " Authority's OSV advisory database, since pip-audit's online look-ups do not answer here. Advisories"
+        " published after the copy's date are **not** checked; neither are the npm packages (Tailwind, a"
+        " build-time tool whose output is committed) nor the vendored Socket.IO client.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| advisory database copy of | {result['database date']} |",
+        f"| advisories read (PyPI, not withdrawn) | {result['advisories read']:,} |",
+        f"| pins checked | {result['pins']} |",
+        f"| installed packages checked | {result['installed']} |",
+        f"| packages affected | {len(findings)} |",
+        "",
+    ]
+    lines += [f"- {f['package']} {f['version']}: {f['id']} ({', '.join(f['aliases'])})" for f in findings]
+    return lines + ([""] if findings else [])
+
+
+def render(entries: list[dict], command: str, outcome: str, audit: dict | None = None) -> str:
+    """docs/reliability.md for `entries` (and the dependency audit's result), produced by `command`."""
     lines = [
         "# Reliability: what the security, fault, fuzz and model-check suites measured",
         "",
@@ -90,12 +125,16 @@ def render(entries: list[dict], command: str, outcome: str) -> str:
         lines += [f"### {entry['name']}", "", entry["how"], "", "| figure | value |", "| --- | --- |"]
         lines += [f"| {key} | {_value(value)} |" for key, value in entry["figures"].items()]
         lines.append("")
+    if audit is not None:
+        lines += audit_section(audit)
     lines += [
         "## How to run",
         "",
         "```",
         "python -m tests.reliability          # CI-sized counts, rewrites this file",
         "python -m tests.reliability --full   # the full counts (MESSANGER_FULL_FAULTS=1)",
+        "python -m tests.reliability --advisories PATH   # also audit the pins (a checkout of",
+        "                                     # github.com/pypa/advisory-database)",
         "make test                            # the same tests, CI-sized, as part of the suite",
         "```",
         "",
@@ -111,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the recording tests and write docs/reliability.md."""
     parser = argparse.ArgumentParser(prog="python -m tests.reliability", description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the full counts instead of CI's")
+    parser.add_argument(
+        "--advisories",
+        type=Path,
+        default=os.environ.get(ADVISORIES_ENV) or None,
+        help="a folder of OSV advisories to audit the pins against (default: $" + ADVISORIES_ENV + ")",
+    )
     args = parser.parse_args(argv)
     command = "python -m tests.reliability" + (" --full" if args.full else "")
     with tempfile.TemporaryDirectory() as folder:
@@ -123,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests], cwd=ROOT, env=env
         )
         outcome = "all passed" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
-        DOC.write_text(render(load(Path(folder)), command, outcome))
+        audit = dependency_audit.report(args.advisories)
+        DOC.write_text(render(load(Path(folder)), command, outcome, audit))
     print(f"wrote {DOC.relative_to(ROOT)} ({outcome})")
     return result.returncode
 
