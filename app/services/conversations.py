@@ -378,7 +378,7 @@ def direct_partners(user: User, conversation_ids) -> dict[int, User]:
         .join(User, User.id == Membership.user_id)
         .where(Membership.conversation_id.in_(conversation_ids), Membership.user_id != user.id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _unread_mentions(user: User):

@@ -48,7 +48,7 @@ def snapshot(user: User) -> list[dict]:
     if not people:
         return []
     online = online_among(people)
-    last_seen = dict(db.session.execute(select(User.id, User.last_seen_at).where(User.id.in_(people))).tuples().all())
+    last_seen = dict(db.session.execute(select(User.id, User.last_seen_at).where(User.id.in_(people))).all())
     return [
         {"user_id": user_id, "online": user_id in online, "last_seen": iso(last_seen.get(user_id))}
         for user_id in people
