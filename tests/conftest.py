@@ -386,7 +386,7 @@ class LiveServer:
             try:
                 requests.get(self.url + "/login", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine may answer late
                 time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"server did not come up in {seconds}s:\n{self.log_tail()}")
