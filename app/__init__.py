@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import in_flight
 from app.cli import register_commands
-from app.config import check_production_config, engine_options, load_config
+from app.config import check_production_config, engine_options, load_config, normalize_database_url
 from app.extensions import csrf, db, limiter, login_manager, migrate, sessions, socketio
 from app.log import configure_logging
 from app.templating import register_template_filters
@@ -64,6 +64,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind every extension of app.extensions to this app."""
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     db.init_app(app)
     with app.app_context():

@@ -23,9 +23,11 @@ class ConfigError(RuntimeError):
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept the `postgres://` scheme that Heroku and Render hand out."""
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
+    """Accept the `postgres://` scheme that Heroku and Render hand out, and name the driver we install:
+    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
     return url
 
 

@@ -6,6 +6,8 @@ from collections import Counter
 
 from sqlalchemy import create_engine, text
 
+from app.config import normalize_database_url
+
 
 def percentile(values: list[float], q: float) -> float | None:
     """The q-th percentile (0–100) with linear interpolation; None for no values."""
@@ -103,7 +105,7 @@ class Persistence:
     """Checks that every acked message is in the database exactly once, phase by phase."""
 
     def __init__(self, database_url: str):
-        self.engine = create_engine(database_url)
+        self.engine = create_engine(normalize_database_url(database_url))
         self.totals = Counter()
 
     def check(self, tag: str, acked: dict, sent: dict) -> dict:

@@ -14,14 +14,15 @@ from tests.conftest import ROOT, TEST_PASSWORD, app_config, extract_csrf
 
 
 def test_postgres_scheme_from_heroku_and_render_is_accepted():
-    assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
-    assert normalize_database_url("postgresql://u@h/d") == "postgresql://u@h/d"
+    assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql+psycopg2://u:p@h:5432/d"
+    assert normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg2://u@h/d"
+    assert normalize_database_url("postgresql+psycopg2://u@h/d") == "postgresql+psycopg2://u@h/d"
     assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
 def test_database_url_from_environment_is_normalized(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/app")
-    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@db.example/app"
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db.example/app"
 
 
 def test_default_database_is_sqlite_in_instance_folder(monkeypatch, tmp_path):

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app import create_app
+from app.config import normalize_database_url
 from app.extensions import db
 from app.services import accounts, conversations, social
 from tests.conftest import TEST_PASSWORD, HttpUser, app_config, skip_or_fail, unique_username
@@ -133,7 +134,7 @@ def read(database_url: str, sql: str, **params) -> list[tuple]:
     statement = text(sql).bindparams(
         *(bindparam(name, expanding=True) for name, value in params.items() if isinstance(value, list | tuple))
     )
-    engine = create_engine(database_url, poolclass=NullPool)
+    engine = create_engine(normalize_database_url(database_url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
             return [tuple(row) for row in connection.execute(statement, params)]

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import func, select, update
 
+from app.config import normalize_database_url
 from app.extensions import db
 from app.models import Message
 from app.models.base import utcnow
@@ -349,7 +350,7 @@ def test_edit_window_on_the_real_server(http_user, open_socket, live_server):
     chat = direct_chat(ana, bob)
     tab = open_socket(ana)
     sent = tab.send(chat, "old news")
-    engine = sqlalchemy.create_engine(live_server.database_url)
+    engine = sqlalchemy.create_engine(normalize_database_url(live_server.database_url))
     try:
         with engine.begin() as connection:
             connection.execute(

@@ -51,6 +51,7 @@ from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app import create_app
+from app.config import normalize_database_url
 from app.extensions import db
 from tests.conftest import HttpUser, LiveServer, app_config, extract_csrf, free_port, unique_username
 from tests.reliability import count, full_run, record
@@ -113,7 +114,7 @@ class World:
 
     def __init__(self, database_url: str, log_path: Path):
         self.server = RestartableServer(database_url, log_path)
-        self.engine = create_engine(database_url, poolclass=NullPool)
+        self.engine = create_engine(normalize_database_url(database_url), poolclass=NullPool)
         self.app = create_app(app_config(database_url))
         self.stats = Counter()
         self.rules = Counter()

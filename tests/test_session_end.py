@@ -8,13 +8,14 @@ import pytest
 import socketio
 from sqlalchemy import create_engine, text
 
+from app.config import normalize_database_url
 from tests.realtime import direct_chat, history
 
 ENDED = {"message": "Your session has ended. Sign in again."}
 
 
 def _execute(live_server, sql: str, **params) -> None:
-    engine = create_engine(live_server.database_url)
+    engine = create_engine(normalize_database_url(live_server.database_url))
     with engine.begin() as connection:
         connection.execute(text(sql), params)
     engine.dispose()
