@@ -5,6 +5,7 @@ a body, a query string, a cookie or a header value other than the request id.
 """
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -17,6 +18,9 @@ request_log = logging.getLogger("messanger.request")
 socket_log = logging.getLogger("messanger.socket")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# A request id a trusted proxy may hand on (Heroku's router, nginx's $request_id); others get a new one.
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 class _TextFormatter(logging.Formatter):
@@ -56,8 +60,10 @@ def configure_logging(app: Flask) -> None:
 
 def _start_timer() -> None:
     g.request_started = time.perf_counter()
-    # The platform's router may have named the request already (Heroku, Render: X-Request-ID).
-    g.request_id = (request.headers.get("X-Request-ID") or "")[:64] or uuid.uuid4().hex
+    # The proxy may have named the request already (Heroku's router, nginx). The header reaches us
+    # only from a trusted proxy (app.proxies removes it from anyone else); its form is checked here.
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def _log_request(response):
