@@ -8,13 +8,13 @@ from flask import Flask
 from jinja2 import StrictUndefined
 from socketio import RedisManager
 from sqlalchemy import event
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import in_flight
 from app.cli import register_commands
-from app.config import check_production_config, engine_options, load_config, normalize_database_url
+from app.config import check_production_config, engine_options, load_config, normalize_database_url, proxy_networks
 from app.extensions import csrf, db, limiter, login_manager, migrate, sessions, socketio
 from app.log import configure_logging
+from app.proxies import TrustedProxies
 from app.templating import register_template_filters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +47,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def trust_proxies(app: Flask) -> None:
-    """Behind the platform's proxy, take the client's address, scheme and host from X-Forwarded-*."""
-    hops = app.config["TRUSTED_PROXIES"]
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    """Behind the platform's proxy, take the client's address, scheme and host from X-Forwarded-*,
+    when the connection comes from that proxy (FORWARDED_ALLOW_IPS); ignore them from anyone else."""
+    networks = app.config["FORWARDED_ALLOW_IPS"]
+    if isinstance(networks, str):  # given as a string by a caller's config
+        networks = proxy_networks(networks)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"], networks or [])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

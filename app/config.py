@@ -1,5 +1,6 @@
 """Configuration read from the environment (and a `.env` file, loaded by python-dotenv)."""
 
+import ipaddress
 import os
 import re
 import secrets
@@ -14,6 +15,9 @@ MIN_SCRYPT_N = 2**17
 
 ASYNC_MODES = ("eventlet", "gevent")
 LOG_FORMATS = ("json", "text")
+
+# Outside production, forwarded headers are believed from this machine only (a local nginx, tests).
+LOOPBACK_PROXIES = "127.0.0.1,::1"
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "please-change-me"}
 
@@ -85,6 +89,8 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
     if any("*" in origin for origin in origins):
         raise ConfigError("SOCKETIO_ALLOWED_ORIGINS must list exact origins (https://chat.example), never '*'.")
     attachment_max_bytes = _env_number("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    # Unset in production stays None, which check_production_config refuses: see there.
+    proxy_addresses = _env("FORWARDED_ALLOW_IPS", "" if production else LOOPBACK_PROXIES)
 
     config = {
         "APP_ENV": env,
@@ -123,8 +129,11 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
         # Room for the largest attachment and its form; larger bodies get the 413 page.
         "MAX_CONTENT_LENGTH": attachment_max_bytes + 1024 * 1024,
-        # How many proxies in front of the app set X-Forwarded-* (Render, Heroku: 1). 0 trusts none.
+        # How many proxies in front of the app append to X-Forwarded-For (Heroku, nginx: 1). 0 trusts none.
         "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
+        # The addresses (networks, or "*" for any) whose X-Forwarded-* and X-Request-ID are believed:
+        # the proxy directly in front. A request from anywhere else has those headers removed.
+        "FORWARDED_ALLOW_IPS": proxy_networks(proxy_addresses) if proxy_addresses else None,
         # Extra origins whose pages may open sockets; empty means the site's own origin only.
         "SOCKETIO_CORS_ALLOWED_ORIGINS": origins,
         **_rate_limits(redis_url),
@@ -212,6 +221,22 @@ def engine_options(database_url: str) -> dict:
     }
 
 
+def proxy_networks(value: str) -> list[str]:
+    """FORWARDED_ALLOW_IPS ("10.0.0.0/8, 127.0.0.1", or "*"): the networks in normal form."""
+    entries = _split(value)
+    if entries == ["*"]:
+        return entries
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS must be IP addresses or networks (10.0.0.0/8), or *, not {entry!r}."
+            ) from None
+    return networks
+
+
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -227,3 +252,11 @@ def check_production_config(config: dict) -> None:
     match = re.fullmatch(r"scrypt:(\d+):(\d+):(\d+)", config.get("PASSWORD_HASH_METHOD", ""))
     if not match or int(match.group(1)) < MIN_SCRYPT_N:
         raise ConfigError(f"PASSWORD_HASH_METHOD must be scrypt with N >= {MIN_SCRYPT_N} in production.")
+    if config.get("TRUSTED_PROXIES") and config.get("FORWARDED_ALLOW_IPS") is None:
+        # Trusting no one would key every rate limit on the proxy's address (the whole site shares
+        # one sign-in allowance); trusting anyone lets a client pick its address. The operator knows.
+        raise ConfigError(
+            "FORWARDED_ALLOW_IPS is not set: name the proxy whose X-Forwarded-For to believe "
+            "(127.0.0.1 for nginx on this machine, * on Heroku, 10.0.0.0/8 on Render; docs/deploy.md), "
+            "or set TRUSTED_PROXIES=0 if clients reach the app directly."
+        )

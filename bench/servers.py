@@ -14,7 +14,14 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"
 # Settings the bench decides itself, whatever the caller's environment says.
-_DROPPED_ENV = ("PASSWORD_HASH_METHOD", "LOG_FORMAT", "ASYNC_MODE", "SOCKETIO_ALLOWED_ORIGINS", "TRUSTED_PROXIES")
+_DROPPED_ENV = (
+    "PASSWORD_HASH_METHOD",
+    "LOG_FORMAT",
+    "ASYNC_MODE",
+    "SOCKETIO_ALLOWED_ORIGINS",
+    "TRUSTED_PROXIES",
+    "FORWARDED_ALLOW_IPS",
+)
 
 
 def free_port() -> int:

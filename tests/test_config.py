@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.config import STRONG_PASSWORD_HASH, ConfigError, engine_options, load_config, normalize_database_url
+from app.config import (
+    STRONG_PASSWORD_HASH,
+    ConfigError,
+    check_production_config,
+    engine_options,
+    load_config,
+    normalize_database_url,
+)
 from app.extensions import db, socketio
 from tests.conftest import ROOT, TEST_PASSWORD, app_config, extract_csrf
 
@@ -97,34 +104,117 @@ def test_sqlite_connections_use_wal_and_enforce_foreign_keys(sqlite_databases):
     sqlite_databases.drop(url)
 
 
-def _scheme_and_client(app):
+def _scheme_and_client(app, peer: str = "127.0.0.1"):
     @app.get("/whoami")
     def whoami():
-        from flask import request
+        from flask import g, request
 
-        return {"scheme": request.scheme, "remote": request.remote_addr, "host": request.host}
+        return {
+            "scheme": request.scheme,
+            "remote": request.remote_addr,
+            "host": request.host,
+            "request_id": g.request_id,
+        }
 
-    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "chat.example"}
-    return app.test_client().get("/whoami", headers=headers).get_json()
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Host": "chat.example",
+        "X-Request-ID": "router-given-id-1",
+    }
+    return app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": peer}).get_json()
 
 
 def test_behind_a_trusted_proxy_the_forwarded_scheme_and_client_count(database_url):
     app = create_app(app_config(database_url, TRUSTED_PROXIES=1))
-    assert _scheme_and_client(app) == {"scheme": "https", "remote": "203.0.113.9", "host": "chat.example"}
+    assert _scheme_and_client(app) == {
+        "scheme": "https",
+        "remote": "203.0.113.9",
+        "host": "chat.example",
+        "request_id": "router-given-id-1",
+    }
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(database_url):
     app = create_app(app_config(database_url, TRUSTED_PROXIES=0))
     answer = _scheme_and_client(app)
     assert answer["scheme"] == "http" and answer["remote"] != "203.0.113.9" and answer["host"] != "chat.example"
+    assert answer["request_id"] != "router-given-id-1"
 
 
-def test_production_trusts_one_proxy_by_default(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("peer", "believed"),
+    [
+        ("10.20.30.40", True),
+        ("::ffff:10.20.30.40", True),  # an IPv4 proxy as a dual-stack socket reports it
+        ("fd00::7", True),
+        ("192.0.2.1", False),
+        ("127.0.0.1", False),  # loopback is only the default, not added to a configured list
+        ("not-an-address", False),
+    ],
+)
+def test_forwarded_headers_are_believed_only_from_the_configured_proxy_networks(database_url, peer, believed):
+    """A client that reaches the worker directly cannot name its own address, scheme, host or
+    request id: from outside FORWARDED_ALLOW_IPS the headers are dropped."""
+    app = create_app(app_config(database_url, TRUSTED_PROXIES=1, FORWARDED_ALLOW_IPS="10.0.0.0/8, fd00::/8"))
+    answer = _scheme_and_client(app, peer)
+    forwarded = {"scheme": "https", "remote": "203.0.113.9", "host": "chat.example", "request_id": "router-given-id-1"}
+    assert (answer == forwarded) is believed
+    if not believed:
+        assert answer["scheme"] == "http" and answer["remote"] == peer and answer["host"] == "localhost"
+        assert answer["request_id"] != forwarded["request_id"]
+
+
+def test_trusted_proxies_counts_x_forwarded_for_entries_from_the_proxy(database_url):
+    """Two proxies (Render: Cloudflare, then Render's own) each append one address: the client is the
+    second from the right, and what it wrote itself on the left is not believed."""
+    app = create_app(app_config(database_url, TRUSTED_PROXIES=2, FORWARDED_ALLOW_IPS="10.0.0.0/8"))
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return {"remote": request.remote_addr, "scheme": request.scheme}
+
+    headers = {"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 172.70.1.1", "X-Forwarded-Proto": "https"}
+    answer = app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.1.1.1"}).get_json()
+    assert answer == {"remote": "198.51.100.7", "scheme": "https"}
+
+
+def test_production_trusts_one_proxy_by_default_but_only_once_told_which(monkeypatch, tmp_path):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
-    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 1
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    production = load_config(str(tmp_path))
+    assert production["TRUSTED_PROXIES"] == 1 and production["FORWARDED_ALLOW_IPS"] is None
+    strong = {"SECRET_KEY": "k" * 40, "PASSWORD_HASH_METHOD": STRONG_PASSWORD_HASH}
+    with pytest.raises(ConfigError, match="FORWARDED_ALLOW_IPS is not set"):
+        check_production_config({**production, **strong})
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    check_production_config({**load_config(str(tmp_path)), **strong})
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
+    monkeypatch.setenv("TRUSTED_PROXIES", "0")  # no proxy: clients connect straight to the app
+    check_production_config({**load_config(str(tmp_path)), **strong})
     monkeypatch.setenv("APP_ENV", "development")
-    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 0
+    monkeypatch.delenv("TRUSTED_PROXIES")
+    development = load_config(str(tmp_path))
+    assert development["TRUSTED_PROXIES"] == 0 and development["FORWARDED_ALLOW_IPS"] == ["127.0.0.1/32", "::1/128"]
+
+
+def test_run_py_in_production_refuses_to_guess_its_proxies(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "APP_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "PYTHONWARNINGS": "ignore",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "FORWARDED_ALLOW_IPS" in lines[0] and "docs/deploy.md" in lines[0], result.stderr
 
 
 @pytest.mark.parametrize(
@@ -134,6 +224,7 @@ def test_production_trusts_one_proxy_by_default(monkeypatch, tmp_path):
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or text"),
         ("SHUTDOWN_TIMEOUT", "soon", "SHUTDOWN_TIMEOUT must be a whole number"),
         ("RATELIMIT_LOGIN_PER_ACCOUNT", "lots", "RATELIMIT_LOGIN_PER_ACCOUNT must be limits like"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.0/8, render", "FORWARDED_ALLOW_IPS must be IP addresses or networks"),
     ],
 )
 def test_unusable_server_settings_are_refused_with_a_clear_message(monkeypatch, tmp_path, name, value, message):
@@ -225,7 +316,12 @@ def test_production_cookies_carry_the_host_prefix_and_remember_me_is_as_strict(d
     """Configured from the environment alone, production names both cookies __Host- (the browser
     then refuses them unless Secure, host-only and for path /), and the remember-me cookie is as
     strict as the session's: Secure, HttpOnly, SameSite=Lax."""
-    for name, value in {"APP_ENV": "production", "SECRET_KEY": "p" * 40, "DATABASE_URL": database_url}.items():
+    for name, value in {
+        "APP_ENV": "production",
+        "SECRET_KEY": "p" * 40,
+        "DATABASE_URL": database_url,
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("SESSION_COOKIE_SECURE", "REDIS_URL", "PASSWORD_HASH_METHOD"):
         monkeypatch.delenv(name, raising=False)

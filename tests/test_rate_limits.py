@@ -3,22 +3,35 @@ socket events and messages per user, counters shared by workers through Redis, a
 answers an unknown name exactly like a wrong password."""
 
 import io
+import json
 import re
 import statistics
 import time
 import uuid
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
 from app import create_app
+from app.config import STRONG_PASSWORD_HASH
 from app.extensions import db
 from app.models.avatar import UploadedPicture
 from app.models.chat import Message
 from app.services import accounts
-from tests.conftest import TEST_PASSWORD, AuthActions, HttpUser, app_config, extract_csrf, two_workers, unique_username
+from tests.conftest import (
+    TEST_PASSWORD,
+    AuthActions,
+    HttpUser,
+    LiveServer,
+    app_config,
+    extract_csrf,
+    two_workers,
+    unique_username,
+)
 from tests.images import picture
 from tests.realtime import direct_chat
-from tests.reliability import record
+from tests.reliability import count, record
 
 # scrypt at N = 2^14: a tenth of production's cost, enough for hashing to dominate a sign-in.
 MEASURED_HASH = "scrypt:16384:8:1"
@@ -288,3 +301,98 @@ def test_socket_events_over_the_limit_get_a_clear_error_and_the_socket_stays(lim
     assert bob_tab.send(chat, "bob is fine")["body"] == "bob is fine"
     history = bob.http.get(f"{first.url}/api/conversations/{chat}/messages", timeout=10).json()["messages"]
     assert [message["body"] for message in history] == [f"burst {index}" for index in range(5)] + ["bob is fine"]
+
+
+class _ConnectFrom(HTTPAdapter):
+    """Connections from a chosen local address: 127.0.0.2 is this machine, yet not the proxy."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _peer(address: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", _ConnectFrom(address))
+    return session
+
+
+def _sign_in_through(session: requests.Session, url: str, forwarded_for: str, request_id: str) -> int:
+    """One failed sign-in (an unknown name) claiming to come from `forwarded_for`; its status."""
+    headers = {"X-Forwarded-For": forwarded_for, "X-Request-ID": request_id}
+    token = extract_csrf(session.get(url + "/login", headers=headers, timeout=30).text)
+    data = {"username": unique_username(), "password": "wrong password!", "csrf_token": token}
+    return session.post(url + "/login", data=data, headers=headers, timeout=60).status_code
+
+
+@pytest.fixture
+def production_server(sqlite_databases, tmp_path):
+    """run.py as in production (its password hash, limits and JSON logs), behind a proxy at 127.0.0.1."""
+    url = sqlite_databases.create()
+    server = LiveServer(
+        url,
+        tmp_path / "server.log",
+        APP_ENV="production",
+        PASSWORD_HASH_METHOD=STRONG_PASSWORD_HASH,
+        RATELIMIT_ENABLED="1",
+        RATELIMIT_LOGIN_PER_ADDRESS="2/minute",
+        TRUSTED_PROXIES="1",
+        FORWARDED_ALLOW_IPS="127.0.0.1",
+        LOG_FORMAT="",
+        # The test speaks plain HTTP, where a browser (and requests) would not send a Secure cookie.
+        SESSION_COOKIE_SECURE="0",
+    )
+    yield server
+    server.stop()
+    sqlite_databases.drop(url)
+
+
+def test_forwarded_headers_count_only_from_the_trusted_proxy(production_server):
+    """A client reaching the worker directly (from 127.0.0.2, not the proxy at 127.0.0.1) cannot
+    pick its address with X-Forwarded-For: rotating it, it still gets 2 sign-ins a minute, and the
+    request id it sends is not logged. Through the proxy, each forwarded client has its own limit,
+    and the proxy's request id is logged when it is [A-Za-z0-9-]{1,64}."""
+    server = production_server
+    attempts = count(8, 30)
+    direct = _peer("127.0.0.2")
+    statuses = [
+        _sign_in_through(direct, server.url, f"198.51.100.{index}", f"forged-{index}-{uuid.uuid4().hex[:8]}")
+        for index in range(attempts)
+    ]
+    assert statuses == [422] * 2 + [429] * (attempts - 2)
+
+    proxy = _peer("127.0.0.1")
+    through_proxy = [
+        _sign_in_through(proxy, server.url, f"203.0.113.{index}", f"proxy-id-{index}") for index in range(3)
+    ]
+    assert through_proxy == [422] * 3
+    malformed = {"x" * 65, "id with spaces", "id;drop"}
+    for request_id in malformed:
+        assert proxy.get(server.url + "/healthz", headers={"X-Request-ID": request_id}, timeout=30).ok
+    server.stop()
+
+    records = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    request_ids = [r["request_id"] for r in records if r.get("message") == "request"]
+    forged_logged = [rid for rid in request_ids if rid.startswith("forged-") or rid in malformed]
+    assert forged_logged == []
+    assert {f"proxy-id-{index}" for index in range(3)} <= set(request_ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9-]{1,64}", rid) for rid in request_ids)
+    record(
+        "Abuse",
+        "Forwarded headers from an untrusted peer",
+        {
+            "sign-in attempts from a non-proxy peer, X-Forwarded-For rotated": attempts,
+            "passed (limit 2/minute)": statuses.count(422),
+            "refused with 429": statuses.count(429),
+            "attempts through the trusted proxy, one forwarded client each": len(through_proxy),
+            "passed through the proxy": through_proxy.count(422),
+            "forged or malformed request ids logged": len(forged_logged),
+        },
+        "run.py with APP_ENV=production (scrypt at full cost, JSON logs), TRUSTED_PROXIES=1, "
+        "FORWARDED_ALLOW_IPS=127.0.0.1; failed sign-ins (unknown names, wrong password) sent from 127.0.0.2 "
+        "with a new X-Forwarded-For and X-Request-ID each, then from 127.0.0.1 (the proxy).",
+    )

@@ -3,6 +3,7 @@ own client, SIGTERM drains gracefully, and the logs are one structured line per 
 socket event with nothing private in them."""
 
 import json
+import re
 import signal
 import socket
 import time
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
+import requests
 
 from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer
 from tests.realtime import EVENT_TIMEOUT, direct_chat, history
@@ -147,6 +149,7 @@ def test_logs_are_one_json_line_per_request_and_failed_event_without_private_dat
     assert tab.call("send_message", {"conversation_id": 999999, "body": "x", "client_id": "y"})["ok"] is False
     assert a.http.get(server.url + "/search", params={"q": "private-query-91c2"}, timeout=10).ok
     assert [m["body"] for m in history(a, chat)] == ["private-body-7f3a"]
+    assert requests.get(server.url + FORGING_PATH, timeout=10).status_code == 404
     cookies = [value for user in (a, b) for value in user.http.cookies.values()]
     tab.close()
     server.stop()
@@ -161,9 +164,38 @@ def test_logs_are_one_json_line_per_request_and_failed_event_without_private_dat
     assert all({"duration_ms", "request_id", "time", "level"} <= r.keys() for r in requests_logged)
     failed = [r for r in records if r.get("message") == "socket event failed"]
     assert [(r["event"], r["error"]) for r in failed] == [("send_message", "not_found")]
+    assert [r["path"] for r in requests_logged if "FORGED" in r["path"]] == [FORGING_PATH_DECODED]
+    assert all(line.isascii() and line.isprintable() for line in lines)
     text = "\n".join(lines)
     for private in ("private-body-7f3a", "private-query-91c2", TEST_PASSWORD, *cookies):
         assert private not in text
+
+
+# A path that, written out raw, would end its log line and add one of the attacker's own (with a
+# carriage return, a colour escape, NEL and U+2028 for good measure).
+FORGED_LINE = "2026-01-01 00:00:00,000 INFO messanger.request: request method=POST path=/login status=302 FORGED"
+FORGING_PATH = "/nothing%0A" + FORGED_LINE.replace(" ", "%20") + "%0D%1B[31m%C2%85%E2%80%A8end"
+FORGING_PATH_DECODED = "/nothing\n" + FORGED_LINE + "\r\x1b[31m\x85\u2028end"
+
+
+def test_a_path_with_control_characters_cannot_forge_a_text_log_line(sqlite_databases, tmp_path):
+    """In the text format (the default outside production) the request line writes the path's
+    control characters as escapes: the line stays one line and no forged record appears."""
+    database_url = sqlite_databases.create()
+    server = LiveServer(database_url, tmp_path / "server.log", LOG_FORMAT="text")
+    try:
+        assert requests.get(server.url + FORGING_PATH, timeout=10).status_code == 404
+    finally:
+        server.stop()
+        sqlite_databases.drop(database_url)
+    lines = server.log_path.read_text().splitlines()
+    assert not [line for line in lines if line.startswith(FORGED_LINE[:23])]
+    forged = [line for line in lines if "FORGED" in line]
+    assert len(forged) == 1
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO messanger.request: request method=GET ", forged[0])
+    assert "path=/nothing\\n2026-01-01 " in forged[0] and "FORGED\\r\\x1b[31m\\x85\\u2028end status=404" in forged[0]
+    raw = server.log_path.read_text()
+    assert not any(char in raw for char in "\r\x1b\x85\u2028")
 
 
 def test_websocket_compression_is_declined(live_server):
