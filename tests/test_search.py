@@ -299,33 +299,37 @@ def test_snippets_mark_every_matching_word_and_cut_long_texts_at_words():
 
 
 def hostile_body(words: list[str], count: int = 2000) -> str:
-    """A message of `count` one-character CJK words (BODY_MAX_LENGTH), ending with `words`."""
+    """A message of `count` one-character CJK words (2,000 is the body limit), ending with `words`."""
     filler = [chr(0x4E00 + 100 + number % 5000) for number in range(count - len(words))]
     return " ".join(filler + words)
 
 
-def test_snippet_work_is_one_fold_per_body_word_whatever_the_query(monkeypatch):
-    """The hostile case: 2,000 one-character words, the matches at the end. Each body word is
-    folded once (today's code folded it once per query word); nothing past the scan is read."""
+def test_snippet_work_is_bounded_whatever_the_body_and_the_query(monkeypatch):
+    """The hostile case: 2,000 one-character words, the matches at the end. Each body word is folded
+    at most once (today's code folded it once per query word), and only in the first
+    SNIPPET_SCAN_LENGTH characters and the snippet: ten query words cost what one does."""
     calls = []
     real_fold = search.fold
     monkeypatch.setattr(search, "fold", lambda text_: calls.append(text_) or real_fold(text_))
     many = [chr(0x4E00 + n) for n in range(search.QUERY_MAX_WORDS)]
+    scanned = search.SNIPPET_SCAN_LENGTH // 2  # one-character words and spaces
+
     body = hostile_body(many)
     assert len(body) <= 4000 and len(re.findall(r"[^\W_]+", body)) == 2000
+    parts = snippet(body, many)
+    assert len(calls) <= scanned + len(many)
+    assert not any(matched for _, matched in parts)  # past the scan: the beginning, unmarked
+    assert "".join(part for part, _ in parts).startswith(body[:100])
 
+    calls.clear()
+    body = hostile_body(many, count=scanned - 5)  # the matches inside the scan
     parts = snippet(body, many)
     assert [part for part, matched in parts if matched] == many
     with_many = len(calls)
-    assert with_many <= 2000 + len(many)
-
+    assert with_many <= scanned + len(many)
     calls.clear()
     snippet(body, many[-1:])
-    assert with_many <= len(calls) + len(many)  # ten query words cost what one does
-
-    calls.clear()
-    snippet("x " * 3000 + many[0], many)  # a match past the scan is not looked for
-    assert len(calls) <= search.SNIPPET_SCAN_LENGTH // 2 + len(many)
+    assert with_many <= len(calls) + len(many)
 
 
 # --- the index is used -----------------------------------------------------------------------------

@@ -13,8 +13,9 @@ engine's query syntax: each word is quoted in the engine's own way, and words ho
 digits.
 
 The work per search is bounded whatever the input: at most QUERY_MAX_WORDS index lookups, and a
-snippet folds each body word at most once (only words that begin in the first SNIPPET_SCAN_LENGTH
-characters, and none after the snippet's end), between which the server's other clients are served.
+snippet folds each body word at most once, and only up to its first match (looked for in the first
+SNIPPET_SCAN_LENGTH characters) and then to the snippet's end; between two snippets the server
+serves its other clients.
 
 The engines differ in one thing people notice: SQLite ignores accents ("cafe" finds "café" and
 the other way round), PostgreSQL's 'simple' configuration does not (that would need the unaccent
@@ -31,7 +32,6 @@ from sqlalchemy import and_, column, func, literal_column, select, table
 from app.concurrency import cooperate
 from app.extensions import db
 from app.models.chat import (
-    BODY_MAX_LENGTH,
     DIRECT,
     SEARCH_INDEX_TABLE,
     SEARCH_VECTOR_COLUMN,
@@ -50,7 +50,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 SNIPPET_LENGTH = 160  # characters of body around the first match
 SNIPPET_LEAD = 50  # of which before it, at most
-SNIPPET_SCAN_LENGTH = BODY_MAX_LENGTH  # the first match is looked for among words starting here
+SNIPPET_SCAN_LENGTH = 1000  # characters of a body in which the first match is looked for
 
 # A word as both engines' tokenizers see it, near enough: a run of letters and digits.
 WORD = re.compile(r"[^\W_]+")
@@ -80,6 +80,8 @@ class SearchResults:
 
 def fold(text: str) -> str:
     """Text as the SQLite index compares it: case-folded, accents removed."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -179,8 +181,9 @@ def snippet(body: str, words: list[str], length: int = SNIPPET_LENGTH) -> Snippe
     matched) parts with every such word marked; "…" where the body was cut. Plain text: whoever
     shows it escapes the text and wraps the matched parts (never build HTML from it by hand).
 
-    Linear: each body word is folded at most once, up to the first match (looked for among the
-    words that begin in the first SNIPPET_SCAN_LENGTH characters) and then up to the snippet's end."""
+    Linear and bounded: each body word is folded at most once, up to the first match and then up to
+    the snippet's end. The first match is looked for among the words that begin in the first
+    SNIPPET_SCAN_LENGTH characters; a body that matches only further on shows its beginning."""
     matches = _matcher(words)
     found = WORD.finditer(body)
     spans = []
