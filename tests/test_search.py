@@ -462,6 +462,7 @@ def test_the_page_marks_matches_and_escapes_messages(people):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
     assert f'href="/c/{people["chat"]}?around=1"' in html
     assert "Bob Lima" in html and 'value="lunch"' in html
+    assert "Up to 10 words" in html
 
 
 def test_the_page_pages_and_narrows(people):
