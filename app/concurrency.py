@@ -48,3 +48,17 @@ def run_blocking(fn: Callable[..., T], *args, **kwargs) -> T:
         import gevent
 
         return gevent.get_hub().threadpool.apply(fn, args, kwargs)
+
+
+def cooperate() -> None:
+    """Let the green loop serve its other clients before going on (a no-op when the server is not
+    green). For long CPU work in steps: between two steps, nothing else can run otherwise."""
+    library = green_library()
+    if library == "eventlet":
+        import eventlet
+
+        eventlet.sleep(0)
+    elif library == "gevent":
+        import gevent
+
+        gevent.sleep(0)

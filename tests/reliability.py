@@ -32,6 +32,7 @@ SUITE = [
     "tests/test_faults.py",
     "tests/test_model_check.py",
     "tests/test_rate_limits.py",
+    "tests/test_abuse_search.py",
 ]
 
 

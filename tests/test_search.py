@@ -67,6 +67,22 @@ def test_words_match_as_prefixes_case_insensitively_and_all_must_match(world):
     assert found(ana, "noon noon NOON") == found(ana, "noon")
 
 
+def test_a_one_character_word_matches_whole_words_only(world):
+    """As a prefix, one letter would read most of the index; two letters and more are prefixes."""
+    ana = world["ana"]
+    send(ana, world["team"], "an apple a day")
+    send(ana, world["team"], "apples and pears")
+    send(ana, world["team"], "猫 很 可爱")
+    send(ana, world["team"], "猫咪")
+    assert found(ana, "a") == ["an apple a day"]
+    assert found(ana, "A") == found(ana, "a")
+    assert found(ana, "ap") == ["apples and pears", "an apple a day"]
+    assert found(ana, "a ap") == ["an apple a day"]
+    assert found(ana, "p") == []
+    assert found(ana, "猫") == ["猫 很 可爱"]
+    assert found(ana, "猫咪") == ["猫咪"]
+
+
 def test_accents_are_ignored_on_sqlite_but_not_on_postgresql(world):
     ana = world["ana"]
     send(ana, world["ana_bob"], "Un café au lait")
@@ -217,6 +233,8 @@ def test_any_query_text_is_safe(world):
         (["meet"], "Type something"),
         ("a" * 201, "at most 200"),
         ("meet " * 1000, "at most 200"),
+        ("a b c d e f g h i j k", "at most 10 words"),
+        pytest.param(" ".join(chr(0x4E00 + n) for n in range(100)), "at most 10 words", id="100 CJK words"),
         ('"*():-', "letters or digits"),
         ("🎉🎉", "letters or digits"),
     ],
@@ -225,6 +243,12 @@ def test_invalid_queries_are_refused_with_a_reason(query, reason):
     with pytest.raises(ServiceError) as refused:
         search.search(User(), query)  # refused before any database work
     assert refused.value.code == "invalid" and reason in refused.value.message
+
+
+def test_a_query_has_at_most_ten_different_words():
+    assert search.query_words("a b c d e f g h i j") == list("abcdefghij")
+    assert search.query_words("a b c d e f g h i j " * 10) == list("abcdefghij")  # repeats count once
+    assert len(search.query_words("  ".join(chr(0x4E00 + n) for n in range(10)))) == search.QUERY_MAX_WORDS
 
 
 @pytest.mark.parametrize("options", [{"limit": 0}, {"limit": 51}, {"limit": "5"}, {"before": 0}, {"before": "9"}])
@@ -268,15 +292,44 @@ def test_snippets_mark_every_matching_word_and_cut_long_texts_at_words():
     assert len(text_) <= search.SNIPPET_LENGTH + 2
     assert snippet("Café crème", ["cafe"]) == [("Café", True), (" crème", False)]
     assert snippet("nothing here", ["zzz"]) == [("nothing here", False)]
-    assert snippet("<b>bold</b>", ["b"]) == [
-        ("<", False),
-        ("b", True),
-        (">", False),
-        ("bold", True),
-        ("</", False),
-        ("b", True),
-        (">", False),
-    ]
+    assert snippet("<b>bold</b>", ["bo"]) == [("<b>", False), ("bold", True), ("</b>", False)]
+    # One character: whole words only, as the index matches it.
+    assert snippet("<b>bold</b>", ["b"]) == [("<", False), ("b", True), (">bold</", False), ("b", True), (">", False)]
+    assert snippet("a apple", ["a"]) == [("a", True), (" apple", False)]
+
+
+def hostile_body(words: list[str], count: int = 2000) -> str:
+    """A message of `count` one-character CJK words (2,000 is the body limit), ending with `words`."""
+    filler = [chr(0x4E00 + 100 + number % 5000) for number in range(count - len(words))]
+    return " ".join(filler + words)
+
+
+def test_snippet_work_is_bounded_whatever_the_body_and_the_query(monkeypatch):
+    """The hostile case: 2,000 one-character words, the matches at the end. Each body word is folded
+    at most once (today's code folded it once per query word), and only in the first
+    SNIPPET_SCAN_LENGTH characters and the snippet: ten query words cost what one does."""
+    calls = []
+    real_fold = search.fold
+    monkeypatch.setattr(search, "fold", lambda text_: calls.append(text_) or real_fold(text_))
+    many = [chr(0x4E00 + n) for n in range(search.QUERY_MAX_WORDS)]
+    scanned = search.SNIPPET_SCAN_LENGTH // 2  # one-character words and spaces
+
+    body = hostile_body(many)
+    assert len(body) <= 4000 and len(re.findall(r"[^\W_]+", body)) == 2000
+    parts = snippet(body, many)
+    assert len(calls) <= scanned + len(many)
+    assert not any(matched for _, matched in parts)  # past the scan: the beginning, unmarked
+    assert "".join(part for part, _ in parts).startswith(body[:100])
+
+    calls.clear()
+    body = hostile_body(many, count=scanned - 5)  # the matches inside the scan
+    parts = snippet(body, many)
+    assert [part for part, matched in parts if matched] == many
+    with_many = len(calls)
+    assert with_many <= scanned + len(many)
+    calls.clear()
+    snippet(body, many[-1:])
+    assert with_many <= len(calls) + len(many)
 
 
 # --- the index is used -----------------------------------------------------------------------------
@@ -381,6 +434,7 @@ def test_api_search_shape(people):
 API_ERRORS = [
     ("q=", 400, "invalid"),
     ("q=" + "a" * 201, 400, "invalid"),
+    ("q=" + "+".join("abcdefghijk"), 400, "invalid"),
     ("q=lunch&limit=0", 400, "invalid"),
     ("q=lunch&before=x", 400, "invalid"),
     ("q=lunch&conversation_id={chat}", 404, "not_found"),
@@ -408,6 +462,7 @@ def test_the_page_marks_matches_and_escapes_messages(people):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
     assert f'href="/c/{people["chat"]}?around=1"' in html
     assert "Bob Lima" in html and 'value="lunch"' in html
+    assert "Up to 10 words" in html
 
 
 def test_the_page_pages_and_narrows(people):
@@ -431,6 +486,7 @@ PAGE_STATES = [
     ("q=%20%20", "Type something to search for."),
     ("q=" + "a" * 201, "A search is at most 200 characters."),
     ("q=%22%2A%28", "Search for words: use letters or digits."),
+    ("q=" + "+".join(chr(0x4E00 + n) for n in range(100)), "A search is at most 10 words."),
     ("q=zebra", "No messages match “zebra”."),
     ("q=%22NEAR(lunch)", "No messages match “&#34;NEAR(lunch)”."),
     ("q=%22lunch)*", None),

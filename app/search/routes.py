@@ -50,6 +50,7 @@ def messages():
         continued=before is not None,
         older_url=older_url,
         max_length=search.QUERY_MAX_LENGTH,
+        max_words=search.QUERY_MAX_WORDS,
     )
 
 

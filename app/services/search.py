@@ -6,9 +6,16 @@ triggers; PostgreSQL a generated tsvector column `messages.search_vector` ('simp
 with a GIN index. Either way edits and deletes (body emptied) reach the index in the same
 transaction.
 
-A query is cut into words (runs of letters and digits); a message matches when every word is the
-start of one of its words, case-insensitively. User text never reaches the engine's query syntax:
-each word is quoted in the engine's own way, and words hold only letters and digits.
+A query is cut into words (runs of letters and digits), at most QUERY_MAX_WORDS of them; a message
+matches when every word is the start of one of its words, case-insensitively (a one-character word
+must be a whole word: as a prefix it would read most of the index). User text never reaches the
+engine's query syntax: each word is quoted in the engine's own way, and words hold only letters and
+digits.
+
+The work per search is bounded whatever the input: at most QUERY_MAX_WORDS index lookups, and a
+snippet folds each body word at most once, and only up to its first match (looked for in the first
+SNIPPET_SCAN_LENGTH characters) and then to the snippet's end; between two snippets the server
+serves its other clients.
 
 The engines differ in one thing people notice: SQLite ignores accents ("cafe" finds "café" and
 the other way round), PostgreSQL's 'simple' configuration does not (that would need the unaccent
@@ -22,17 +29,28 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, column, func, literal_column, select, table
 
+from app.concurrency import cooperate
 from app.extensions import db
-from app.models.chat import DIRECT, SEARCH_INDEX_TABLE, SEARCH_VECTOR_COLUMN, Conversation, Membership, Message
+from app.models.chat import (
+    DIRECT,
+    SEARCH_INDEX_TABLE,
+    SEARCH_VECTOR_COLUMN,
+    Conversation,
+    Membership,
+    Message,
+)
 from app.models.user import User
 from app.services import ServiceError, is_db_int, page_size
 from app.services.conversations import direct_partners, require_member
 
 QUERY_MAX_LENGTH = 200
+QUERY_MAX_WORDS = 10
+PREFIX_MIN_LENGTH = 2  # shorter words match whole words only
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 SNIPPET_LENGTH = 160  # characters of body around the first match
 SNIPPET_LEAD = 50  # of which before it, at most
+SNIPPET_SCAN_LENGTH = 1000  # characters of a body in which the first match is looked for
 
 # A word as both engines' tokenizers see it, near enough: a run of letters and digits.
 WORD = re.compile(r"[^\W_]+")
@@ -62,13 +80,16 @@ class SearchResults:
 
 def fold(text: str) -> str:
     """Text as the SQLite index compares it: case-folded, accents removed."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def query_words(query) -> list[str]:
     """The words of a search query, in order, without repeats; ServiceError (invalid) when the
-    query is not text, is blank, longer than QUERY_MAX_LENGTH or holds no letter or digit."""
+    query is not text, is blank, longer than QUERY_MAX_LENGTH, holds no letter or digit or more
+    than QUERY_MAX_WORDS different words."""
     if not isinstance(query, str) or not query.strip():
         raise ServiceError("Type something to search for.", "q", code="invalid")
     if len(query) > QUERY_MAX_LENGTH:
@@ -76,19 +97,29 @@ def query_words(query) -> list[str]:
     words = list(dict.fromkeys(WORD.findall(unicodedata.normalize("NFC", query).casefold())))
     if not words:
         raise ServiceError("Search for words: use letters or digits.", "q", code="invalid")
+    if len(words) > QUERY_MAX_WORDS:
+        raise ServiceError(f"A search is at most {QUERY_MAX_WORDS} words.", "q", code="invalid")
     return words
 
 
+def is_prefix(word: str) -> bool:
+    """Whether a query word matches the words it begins (else only itself)."""
+    return len(word) >= PREFIX_MIN_LENGTH
+
+
 def fts5_match(words: list[str]) -> str:
-    """An FTS5 MATCH expression: every word as a quoted prefix ("word"*), all required. A word holds
-    no quote (see WORD), so nothing in it is read as query syntax."""
-    return " AND ".join('"{}"*'.format(word.replace('"', "")) for word in words)
+    """An FTS5 MATCH expression: every word quoted, as a prefix ("word"*) unless it is one character,
+    all required. A word holds no quote (see WORD), so nothing in it is read as query syntax."""
+    return " AND ".join('"{}"{}'.format(word.replace('"', ""), "*" if is_prefix(word) else "") for word in words)
 
 
 def tsquery_text(words: list[str]) -> str:
-    """A to_tsquery() input: every word quoted as a prefix ('word':*), joined by &. A word holds no
-    quote or backslash (see WORD), so nothing in it is read as tsquery syntax."""
-    return " & ".join("'{}':*".format(word.replace("'", "").replace("\\", "")) for word in words)
+    """A to_tsquery() input: every word quoted, as a prefix ('word':*) unless it is one character,
+    joined by &. A word holds no quote or backslash (see WORD), so nothing in it is read as tsquery
+    syntax."""
+    return " & ".join(
+        "'{}'{}".format(word.replace("'", "").replace("\\", ""), ":*" if is_prefix(word) else "") for word in words
+    )
 
 
 def _match_clause(words: list[str]):
@@ -138,6 +169,7 @@ def search(user: User, query, conversation_id=None, before=None, limit=None) -> 
     partners = direct_partners(user, [cid for cid, place in places.items() if place.kind == DIRECT])
     hits = []
     for message_id in found:
+        cooperate()  # a snippet is CPU work: let the server's other clients in between
         message = messages[message_id]
         place = places[message.conversation_id]
         hits.append(SearchHit(message, place, partners.get(place.id), snippet(message.body, words)))
@@ -145,23 +177,38 @@ def search(user: User, query, conversation_id=None, before=None, limit=None) -> 
 
 
 def snippet(body: str, words: list[str], length: int = SNIPPET_LENGTH) -> Snippet:
-    """The part of `body` around its first word that starts with one of `words`, as (text, matched)
-    parts with every such word marked; "…" where the body was cut. Plain text: whoever shows it
-    escapes the text and wraps the matched parts (never build HTML from it by hand)."""
-    wanted = [fold(word) for word in words]
-    spans = [match.span() for match in WORD.finditer(body) if any(fold(match.group()).startswith(w) for w in wanted)]
+    """The part of `body` around its first word that `words` match (see is_prefix), as (text,
+    matched) parts with every such word marked; "…" where the body was cut. Plain text: whoever
+    shows it escapes the text and wraps the matched parts (never build HTML from it by hand).
+
+    Linear and bounded: each body word is folded at most once, up to the first match and then up to
+    the snippet's end. The first match is looked for among the words that begin in the first
+    SNIPPET_SCAN_LENGTH characters; a body that matches only further on shows its beginning."""
+    matches = _matcher(words)
+    found = WORD.finditer(body)
+    spans = []
+    for match in found:
+        if match.start() >= SNIPPET_SCAN_LENGTH:
+            break
+        if matches(match.group()):
+            spans.append(match.span())
+            break
     first = spans[0][0] if spans else 0
     start = 0 if first <= SNIPPET_LEAD else _word_start(body, first - SNIPPET_LEAD)
     end = min(len(body), start + length)
     if end < len(body):
         end = _word_end(body, end, minimum=max(start + 1, first + 1))
+    if spans:
+        for match in found:  # the words after the first match, up to the snippet's end
+            if match.start() >= end:
+                break
+            if matches(match.group()):
+                spans.append(match.span())
     parts: Snippet = []
     if start > 0:
         parts.append(("…", False))
     position = start
     for span_start, span_end in spans:
-        if span_end <= start or span_start >= end:
-            continue
         span_start, span_end = max(span_start, start), min(span_end, end)
         if span_start > position:
             parts.append((body[position:span_start], False))
@@ -174,6 +221,18 @@ def snippet(body: str, words: list[str], length: int = SNIPPET_LENGTH) -> Snippe
             parts[-1] = (parts[-1][0].rstrip(), False)
         parts.append(("…", False))
     return [part for part in parts if part[0]]
+
+
+def _matcher(words: list[str]):
+    """A test of one body word against the query words, as the index matches them: folded once."""
+    whole = {fold(word) for word in words if not is_prefix(word)}
+    prefixes = tuple(fold(word) for word in words if is_prefix(word))
+
+    def matches(word: str) -> bool:
+        folded = fold(word)
+        return folded in whole or folded.startswith(prefixes)
+
+    return matches
 
 
 def _word_start(body: str, index: int) -> int:
