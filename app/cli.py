@@ -1,4 +1,4 @@
-"""Operator commands: `flask users …`, `flask rooms …`, `flask demo`, `flask backup`."""
+"""Operator commands: `flask users …`, `flask rooms …`, `flask attachments …`, `flask demo`, `flask backup`."""
 
 import os
 import secrets
@@ -12,10 +12,11 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.services import ServiceError, accounts, conversations, demo
+from app.services import ServiceError, accounts, attachments, conversations, demo
 
 users = AppGroup("users", help="Create accounts and reset passwords.")
 rooms = AppGroup("rooms", help="Create community rooms and choose their moderators.")
+attachments_group = AppGroup("attachments", help="Uploaded files.")
 
 
 def _user(username: str):
@@ -70,6 +71,14 @@ def moderator(room_id, username, remove):
     user = _user(username)
     _service(lambda: conversations.set_moderator(room_id, user, not remove))
     click.echo(f"@{user.username} is {'no longer' if remove else 'now'} a moderator of room {room_id}.")
+
+
+@attachments_group.command("purge")
+def purge_attachments():
+    """Delete the uploads never sent within ATTACHMENT_UNSENT_TTL_SECONDS (each worker also does this
+    every ATTACHMENT_PURGE_INTERVAL_SECONDS)."""
+    purged = attachments.purge_unsent()
+    click.echo(f"Purged {purged} upload{'' if purged == 1 else 's'} never sent.")
 
 
 @click.command("demo")
@@ -160,5 +169,6 @@ def register_commands(app) -> None:
     """Add the commands to `flask`."""
     app.cli.add_command(users)
     app.cli.add_command(rooms)
+    app.cli.add_command(attachments_group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(backup)

@@ -129,6 +129,12 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
         # Room for the largest attachment and its form; larger bodies get the 413 page.
         "MAX_CONTENT_LENGTH": attachment_max_bytes + 1024 * 1024,
+        # An upload must be sent within this long; a purge deletes it a few minutes later if it was not.
+        "ATTACHMENT_UNSENT_TTL_SECONDS": _env_number("ATTACHMENT_UNSENT_TTL_SECONDS", 24 * 60 * 60),
+        # How often each worker purges the uploads never sent; 0: never (run `flask attachments purge`).
+        "ATTACHMENT_PURGE_INTERVAL_SECONDS": _env_number("ATTACHMENT_PURGE_INTERVAL_SECONDS", 5 * 60),
+        # Bytes one user may upload in any 24 hours (sent or not, as long as it is stored); 0: no limit.
+        "ATTACHMENT_DAILY_QUOTA_BYTES": _env_number("ATTACHMENT_DAILY_QUOTA_BYTES", 250 * 1024 * 1024),
         # How many proxies in front of the app append to X-Forwarded-For (Heroku, nginx: 1). 0 trusts none.
         "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
         # The addresses (networks, or "*" for any) whose X-Forwarded-* and X-Request-ID are believed:

@@ -3,6 +3,7 @@ registry, and a graceful stop on SIGTERM. Started by run.py, which monkey-patche
 
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -13,7 +14,7 @@ from app import create_app, in_flight
 from app.concurrency import green_library
 from app.config import ConfigError
 from app.extensions import db, socketio
-from app.services import presence, rooms
+from app.services import attachments, presence, rooms
 from app.services.socket_registry import HEARTBEAT_SECONDS, registry
 
 log = logging.getLogger("messanger.server")
@@ -127,6 +128,8 @@ class Worker:
         server_class = GeventServer if green_library() == "gevent" else EventletServer
         self.server = server_class(app, listen(host, port))
         socketio.start_background_task(self._heartbeat)
+        if app.config["ATTACHMENT_PURGE_INTERVAL_SECONDS"]:
+            socketio.start_background_task(self._purge_unsent_uploads)
 
     def _heartbeat(self) -> None:
         """Keep this worker marked alive; mark offline the users of workers that died."""
@@ -140,6 +143,24 @@ class Worker:
                 finally:
                     db.session.remove()
             socketio.sleep(HEARTBEAT_SECONDS)
+
+    def _purge_unsent_uploads(self) -> None:
+        """Every ATTACHMENT_PURGE_INTERVAL_SECONDS, delete the uploads never sent in time. Each worker
+        runs it (safe at once); the first run comes at a random point of the first interval, so
+        workers started together spread their runs."""
+        interval = self.app.config["ATTACHMENT_PURGE_INTERVAL_SECONDS"]
+        socketio.sleep(random.uniform(0, interval))
+        while not self.stopping:
+            with self.app.app_context():
+                try:
+                    purged = attachments.purge_unsent(between_batches=lambda: socketio.sleep(0))
+                    if purged:
+                        log.info("purged uploads never sent: %d", purged)
+                except Exception:  # noqa: BLE001 - the database away: try again next time
+                    log.exception("purging uploads never sent failed")
+                finally:
+                    db.session.remove()
+            socketio.sleep(interval)
 
     def serve_until_stopped(self) -> None:
         """Serve until SIGTERM or SIGINT, then stop gracefully."""

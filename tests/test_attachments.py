@@ -3,6 +3,7 @@ metadata and with a thumbnail, serving to members only, and sending an upload wi
 
 import io
 import struct
+import time
 import uuid
 import zipfile
 from datetime import timedelta
@@ -10,14 +11,23 @@ from urllib.parse import quote
 
 import pytest
 from PIL import Image, ImageOps
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app import create_app
 from app.extensions import db, socketio
 from app.models.base import utcnow
 from app.models.chat import Attachment
 from app.services import accounts, attachments, conversations, social
 from tests import images
-from tests.conftest import TEST_PASSWORD, AuthActions, extract_csrf
+from tests.conftest import (
+    TEST_PASSWORD,
+    AuthActions,
+    LiveServer,
+    app_config,
+    extract_csrf,
+    run_concurrently,
+    unique_username,
+)
 
 # --- real files ----------------------------------------------------------------------------------
 
@@ -99,6 +109,21 @@ class People:
         response = self.upload(person, data, filename)
         assert response.status_code == 201, response.get_json()
         return response.get_json()["attachment"]
+
+    def send(self, person: str, attachment: dict, body: str = "") -> dict:
+        """Send the upload with a message over the person's socket; the ack's message."""
+        sock = socketio.test_client(self.app, flask_test_client=self.client[person])
+        send = {"conversation_id": self.chat, "body": body, "client_id": uuid.uuid4().hex}
+        ack = sock.emit("send_message", {**send, "attachment_id": attachment["id"]}, callback=True)
+        sock.disconnect()
+        assert ack["ok"] is True, ack
+        return ack["message"]
+
+    def sent(self, person: str, data: bytes, filename: str = "file.bin") -> dict:
+        """Upload the file and send it with a message: the attachment A."""
+        attachment = self.uploaded(person, data, filename)
+        self.send(person, attachment)
+        return attachment
 
 
 @pytest.fixture
@@ -268,7 +293,7 @@ def test_outsiders_and_blocked_people_cannot_upload(people, app):
 
 
 def test_members_get_the_file_with_safe_headers_and_others_get_404(people, app):
-    picture = people.uploaded("ana", images.picture("PNG"), "cat.png")
+    picture = people.sent("ana", images.picture("PNG"), "cat.png")
     for url in (picture["url"], picture["thumbnail_url"]):
         response = people.client["bob"].get(url)
         assert response.status_code == 200
@@ -291,7 +316,7 @@ def test_members_get_the_file_with_safe_headers_and_others_get_404(people, app):
 
 
 def test_files_download_as_attachments_text_as_utf8_with_an_rfc5987_name(people):
-    text = people.uploaded("ana", TEXT, "Größe café.txt")
+    text = people.sent("ana", TEXT, "Größe café.txt")
     response = people.client["bob"].get(text["url"])
     assert response.status_code == 200 and response.data == TEXT
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
@@ -348,25 +373,172 @@ def test_an_upload_is_sent_once_with_a_message(people, app):
     assert people.client["bob"].get(attachment["url"]).status_code == 200
 
 
-def test_uploads_never_sent_are_dropped_after_a_day_by_the_uploaders_next_upload(people, app):
-    sent = people.uploaded("ana", images.PDF, "sent.pdf")
-    ack = socket_of(app, people, "ana").emit(
-        "send_message",
-        {"conversation_id": people.chat, "body": "", "client_id": "sent-pdf", "attachment_id": sent["id"]},
-        callback=True,
-    )
-    assert ack["ok"] is True
-    forgotten = people.uploaded("ana", images.PDF, "forgotten.pdf")
-    fresh = people.uploaded("ana", images.PDF, "fresh.pdf")
-    bobs = people.uploaded("bob", images.PDF, "bobs.pdf")
+# --- before it is sent: the uploader's alone --------------------------------------------------------
+
+
+def test_an_upload_not_yet_sent_is_its_uploaders_alone_and_the_members_once_sent(people, app):
+    picture = people.uploaded("ana", images.picture("PNG"), "cat.png")
+    missing = picture["id"] + 1000
+    for path in (picture["url"], picture["thumbnail_url"]):
+        assert people.client["ana"].get(path).status_code == 200
+        # bob is in the chat, eve is not: both find nothing, exactly as for an id nobody has.
+        for person in ("bob", "eve"):
+            forbidden = people.client[person].get(path)
+            unknown = people.client[person].get(path.replace(f"/{picture['id']}/", f"/{missing}/"))
+            assert forbidden.status_code == unknown.status_code == 404, (person, path)
+            assert forbidden.get_data() == unknown.get_data()
+    # bob cannot send it as his own either.
+    bob = socket_of(app, people, "bob")
+    send = {"conversation_id": people.chat, "body": "mine now", "client_id": "bobs-cat", "attachment_id": picture["id"]}
+    ack = bob.emit("send_message", send, callback=True)
+    assert ack["ok"] is False and ack["error"] == "not_found"
+
+    people.send("ana", picture, body="look")
+    for path in (picture["url"], picture["thumbnail_url"]):
+        assert people.client["bob"].get(path).status_code == 200
+        assert people.client["eve"].get(path).status_code == 404
+
+
+# --- the purge of uploads never sent ---------------------------------------------------------------
+
+TTL = timedelta(seconds=24 * 60 * 60)  # ATTACHMENT_UNSENT_TTL_SECONDS's default
+PURGEABLE = TTL + timedelta(minutes=15)  # and past the purge's grace of 10 minutes
+
+
+def age(app, attachment_ids, by: timedelta) -> None:
+    """Make the uploads look `by` older."""
     with app.app_context():
-        day_ago = utcnow() - attachments.UNSENT_KEPT_FOR - timedelta(minutes=1)
-        for attachment_id in (sent["id"], forgotten["id"], bobs["id"]):
-            db.session.get(Attachment, attachment_id).created_at = day_ago
+        db.session.execute(update(Attachment).where(Attachment.id.in_(attachment_ids)).values(created_at=utcnow() - by))
         db.session.commit()
 
-    people.uploaded("ana", images.PDF, "next.pdf")
+
+def stored_ids(app) -> set[int]:
     with app.app_context():
-        left = set(db.session.scalars(select(Attachment.id)))
-    assert forgotten["id"] not in left  # old and never sent
-    assert {sent["id"], fresh["id"], bobs["id"]} <= left  # sent, recent, or someone else's
+        return set(db.session.scalars(select(Attachment.id)))
+
+
+def test_uploads_never_sent_in_time_are_purged_without_anyone_uploading_again(people, app):
+    sent = people.uploaded("ana", images.PDF, "sent.pdf")
+    message = people.send("ana", sent)
+    forgotten = people.uploaded("ana", images.PDF, "forgotten.pdf")
+    bobs = people.uploaded("bob", images.PDF, "bobs.pdf")
+    late = people.uploaded("ana", images.PDF, "late.pdf")
+    fresh = people.uploaded("ana", images.PDF, "fresh.pdf")
+    age(app, [sent["id"], forgotten["id"], bobs["id"]], PURGEABLE)
+    age(app, [late["id"]], TTL + timedelta(minutes=1))  # too late to send, not yet purged
+
+    ana = socket_of(app, people, "ana")
+    send = {"conversation_id": people.chat, "body": "", "client_id": "late-one", "attachment_id": late["id"]}
+    assert ana.emit("send_message", send, callback=True)["error"] == "not_found"
+    # A retry of the send that took `sent` still answers with the original, however late.
+    retry = {**send, "client_id": message["client_id"], "attachment_id": sent["id"]}
+    assert ana.emit("send_message", retry, callback=True) == {"ok": True, "message": message}
+
+    with app.app_context():
+        assert attachments.purge_unsent() == 2
+        assert attachments.purge_unsent() == 0
+    left = stored_ids(app)
+    assert forgotten["id"] not in left and bobs["id"] not in left  # old and never sent, whoever's
+    assert {sent["id"], late["id"], fresh["id"]} <= left  # sent, within the grace, or recent
+    assert people.client["bob"].get(sent["url"]).status_code == 200
+
+
+def test_the_purge_takes_every_batch_and_is_safe_on_two_workers_at_once(people, app, database_url):
+    uploads = [
+        people.uploaded("ana", TEXT, f"note {number}.txt")["id"] for number in range(2 * attachments.PURGE_BATCH + 5)
+    ]
+    age(app, uploads, PURGEABLE)
+    outcomes = run_concurrently(database_url, [attachments.purge_unsent, attachments.purge_unsent])
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    with app.app_context():
+        leftover = attachments.purge_unsent()  # one run may stop early when the other took its batch
+    assert sum(outcomes) + leftover == len(uploads)  # each deleted exactly once
+    assert stored_count(app) == 0
+
+
+def test_flask_attachments_purge(people, app):
+    forgotten = people.uploaded("ana", images.PDF, "forgotten.pdf")
+    kept = people.uploaded("ana", images.PDF, "kept.pdf")
+    age(app, [forgotten["id"]], PURGEABLE)
+    result = app.test_cli_runner().invoke(args=["attachments", "purge"])
+    assert result.exit_code == 0 and result.output == "Purged 1 upload never sent.\n"
+    assert stored_ids(app) == {kept["id"]}
+
+
+def test_a_live_worker_purges_on_its_schedule(sqlite_databases, tmp_path):
+    """A real run.py server with a one-second interval deletes an expired upload while nobody does
+    anything at all."""
+    url = sqlite_databases.create()
+    app = create_app(app_config(url))
+    with app.test_request_context():
+        ana, bob = (accounts.register_user(unique_username(name), TEST_PASSWORD) for name in ("ana", "bob"))
+        social.send_request(ana, bob.username)
+        social.accept_request(bob, ana.username)
+        chat = conversations.open_direct(ana, bob.username).id
+        forgotten = attachments.upload(ana, chat, "forgotten.pdf", images.PDF).id
+        kept = attachments.upload(ana, chat, "kept.pdf", images.PDF).id
+    age(app, [forgotten], PURGEABLE)
+    server = LiveServer(url, tmp_path / "server.log", ATTACHMENT_PURGE_INTERVAL_SECONDS="1")
+    try:
+        deadline = time.monotonic() + 30
+        while forgotten in stored_ids(app):
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.2)
+        assert stored_ids(app) == {kept}
+        assert "purged uploads never sent: 1" in server.log_path.read_text()
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()
+        sqlite_databases.drop(url)
+
+
+# --- the daily budget ------------------------------------------------------------------------------
+
+
+def test_an_upload_past_the_daily_budget_is_refused_with_when_it_fits_and_nothing_is_stored(people, app):
+    size = len(images.PDF)
+    app.config["ATTACHMENT_DAILY_QUOTA_BYTES"] = 3 * size
+    first = people.uploaded("ana", images.PDF, "1.pdf")
+    people.sent("ana", images.PDF, "2.pdf")  # sent or not, an upload counts
+    people.uploaded("ana", images.PDF, "3.pdf")
+    before = stored_ids(app)
+
+    refused = people.upload("ana", images.PDF, "4.pdf")
+    assert refused.status_code == 429
+    assert refused.get_json() == {
+        "ok": False,
+        "error": "quota",
+        "message": f"You can upload at most {attachments.human_size(3 * size)} of files a day and have 0 bytes "
+        "left for now. Try again in 24 hours, or send a smaller file.",
+    }
+    assert 23 * 3600 < int(refused.headers["Retry-After"]) <= 24 * 3600 + 1
+    assert stored_ids(app) == before
+    # Everyone has a budget of their own.
+    people.uploaded("bob", images.PDF, "bobs.pdf")
+
+    # The first upload leaves the 24 hours in an hour: then one more fits.
+    age(app, [first["id"]], timedelta(hours=23))
+    refused = people.upload("ana", images.PDF, "4.pdf")
+    assert refused.status_code == 429 and "Try again in 1 hour," in refused.get_json()["message"]
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3601
+    age(app, [first["id"]], timedelta(hours=24, minutes=1))
+    people.uploaded("ana", images.PDF, "4.pdf")
+    # 0 turns the budget off.
+    app.config["ATTACHMENT_DAILY_QUOTA_BYTES"] = 0
+    people.uploaded("ana", images.PDF, "5.pdf")
+
+
+def test_concurrent_uploads_cannot_overrun_the_budget(people, app, database_url, monkeypatch):
+    monkeypatch.setenv("ATTACHMENT_DAILY_QUOTA_BYTES", str(2 * len(images.PDF)))
+
+    def upload():
+        ana = db.session.get(accounts.User, people.id["ana"])
+        return attachments.upload(ana, people.chat, "same time.pdf", images.PDF).id
+
+    outcomes = run_concurrently(database_url, [upload] * 4)
+    refused = [outcome for outcome in outcomes if isinstance(outcome, attachments.QuotaExceeded)]
+    assert len(refused) == 2 and all(isinstance(outcome, int) for outcome in outcomes if outcome not in refused), (
+        outcomes
+    )
+    assert stored_count(app) == 2

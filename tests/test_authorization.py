@@ -605,9 +605,14 @@ ROUTES: dict[str, Route] = {
             blocked=Outcome(403, error="not_allowed"),  # "You can't message this person."
         ),
     ),
-    # bea may still see what was shared in her chat, as she may read it
-    "attachments.download GET": Route(an_attachment("team.png"), conversation_row(member=OK, sender=OK, blocked=OK)),
-    "attachments.thumbnail GET": Route(an_attachment("thumbnail"), conversation_row(member=OK, sender=OK, blocked=OK)),
+    # Uploads not sent yet (ana's in the group, bea's in her chat): their uploader's alone, so bob finds
+    # nothing; once sent, every member reads them (test_a_sent_upload_is_served_to_its_conversations_members).
+    "attachments.download GET": Route(
+        an_attachment("team.png"), conversation_row(member=NOT_FOUND, sender=OK, blocked=OK)
+    ),
+    "attachments.thumbnail GET": Route(
+        an_attachment("thumbnail"), conversation_row(member=NOT_FOUND, sender=OK, blocked=OK)
+    ),
     "api.direct_conversation POST": Route(
         direct_with_ana,
         row(
@@ -674,6 +679,13 @@ def mismatches(world: World, actor: str, expected: Outcome, response, changed: b
     if expected.signed_in_after is not None and world.signed_in(actor) != expected.signed_in_after:
         found.append("signed in afterwards" if expected.signed_in_after is False else "signed out afterwards")
     return found
+
+
+# Once a message carries them: bea may still see what was shared in her chat, as she may read it.
+SENT_ATTACHMENT_ROWS = {
+    "attachments.download GET": (an_attachment("team.png"), conversation_row(member=OK, sender=OK, blocked=OK)),
+    "attachments.thumbnail GET": (an_attachment("thumbnail"), conversation_row(member=OK, sender=OK, blocked=OK)),
+}
 
 
 # --- the socket event table ----------------------------------------------------------------------
@@ -915,6 +927,25 @@ def test_the_http_matrix(app):
         "another user, blocked, deleted account) through the Flask test client; status, redirect, JSON error, "
         "what was stored and whether the actor is still signed in are compared with the route's row.",
     )
+
+
+def test_a_sent_upload_is_served_to_its_conversations_members(app):
+    """The attachment routes' rows once the world's uploads were sent (before, ROUTES' rows hold)."""
+    world = World(app)
+    world.deactivate()
+    with app.test_request_context():
+        ana, bea = world.user("sender"), world.user("blocked")
+        messaging.send_message(ana, world.group, "", "team-png", attachment_id=world.attachment[world.group])
+        social.unblock(ana, bea.username)  # bea sent hers before ana blocked her
+        messaging.send_message(bea, world.direct, "", "hi-png", attachment_id=world.attachment[world.direct])
+        social.block(ana, bea.username)
+    problems = []
+    for key, (call, expect) in SENT_ATTACHMENT_ROWS.items():
+        for actor in ORDER:
+            response = perform(world, actor, "GET", call(world, actor))
+            for problem in mismatches(world, actor, expect[actor], response, changed=False):
+                problems.append(f"{key} as {actor}: {problem}")
+    assert problems == [], "\n".join(problems)
 
 
 # --- the socket matrix -----------------------------------------------------------------------------

@@ -13,13 +13,16 @@ from app.serializers import attachment_dict
 from app.services import ServiceError, attachments
 
 # Status per refusal: a conversation one is not in answers as one that does not exist.
-STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413}
+STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413, "quota": 429}
 # Served files never run as a page of the site: no scripts, no plugins, a unique origin.
 SANDBOX = "default-src 'none'; sandbox"
 
 
 def _refusal(error: ServiceError):
-    return jsonify({"ok": False, "error": error.code, "message": error.message}), STATUS.get(error.code, 422)
+    response = jsonify({"ok": False, "error": error.code, "message": error.message})
+    if isinstance(error, attachments.QuotaExceeded):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, STATUS.get(error.code, 422)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -64,7 +67,8 @@ def _serve(served: attachments.Served, inline: bool):
 @bp.get("/attachments/<int:attachment_id>/thumbnail")
 @login_required
 def thumbnail(attachment_id):
-    """A picture's small WebP: members of its conversation only (404 for anyone else)."""
+    """A picture's small WebP: members of its conversation once sent, its uploader before (404 for
+    anyone else)."""
     try:
         served = attachments.thumbnail(current_user._get_current_object(), attachment_id)
     except ServiceError:
@@ -75,8 +79,9 @@ def thumbnail(attachment_id):
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
 @login_required
 def download(attachment_id, filename):
-    """The file: pictures inline, everything else as a download; members of its conversation only
-    (404 for anyone else, as for an id nobody has). The name in the address is for the browser."""
+    """The file: pictures inline, everything else as a download; members of its conversation once a
+    message carries it, its uploader alone before (404 for anyone else, as for an id nobody has).
+    The name in the address is for the browser."""
     try:
         served = attachments.download(current_user._get_current_object(), attachment_id)
     except ServiceError:

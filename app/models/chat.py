@@ -106,7 +106,8 @@ class Membership(Base):
 
 class Attachment(Base):
     """An uploaded image or file. Uploaded into a conversation first, then sent with one message
-    (message.attachment_id); served only to the conversation's members. Images are stored re-encoded,
+    (message.attachment_id); served only to the conversation's members once sent (to its uploader
+    alone before), purged when never sent in time. Images are stored re-encoded,
     with a thumbnail; the bytes are deferred so listing messages never loads them."""
 
     __tablename__ = "attachments"
@@ -114,7 +115,9 @@ class Attachment(Base):
         CheckConstraint(f"kind IN ('{IMAGE}', '{FILE}')", name="known_kind"),
         CheckConstraint("size >= 0", name="size_not_negative"),
         Index("ix_attachments_conversation_id", "conversation_id"),
-        Index("ix_attachments_uploader_id", "uploader_id"),
+        # An uploader's recent uploads (the daily budget), the uploads past their time (the purge).
+        Index("ix_attachments_uploader_id_created_at", "uploader_id", "created_at"),
+        Index("ix_attachments_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,6 @@
 """Attachments: images and files uploaded into a conversation, then sent with one message, and
-served only to that conversation's members."""
+served only to that conversation's members (until it is sent, to its uploader alone). Uploads never
+sent are purged on a schedule; each user has a rolling daily upload budget."""
 
 import io
 import re
@@ -11,7 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 from PIL import Image, ImageOps, ImageSequence
-from sqlalchemy import and_, delete, exists, not_, select
+from sqlalchemy import and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import undefer
 
 from app.concurrency import run_blocking
@@ -34,8 +35,13 @@ THUMBNAIL_TYPE = "image/webp"
 # frames); a bigger animation is stored as its first frame. Animated WebP and PNG keep their first.
 ANIMATION_MAX_PIXELS = 50_000_000
 ANIMATION_MAX_FRAMES = 500
-# How long an upload waits to be sent before the uploader's next upload deletes it.
-UNSENT_KEPT_FOR = timedelta(days=1)
+# An upload not sent within ATTACHMENT_UNSENT_TTL_SECONDS can no longer be sent; the purge deletes it
+# this much later, so a send that took it just in time never races the delete.
+PURGE_GRACE = timedelta(minutes=10)
+# Rows one purge statement deletes: each is a short write, even on SQLite with 10 MB files.
+PURGE_BATCH = 20
+# The upload budget (ATTACHMENT_DAILY_QUOTA_BYTES) counts what was uploaded within this window.
+QUOTA_WINDOW = timedelta(days=1)
 
 # The extension each type is stored with when the name has none (or one of another kind), and the
 # extensions a name may keep.
@@ -102,6 +108,14 @@ def too_large_message() -> str:
     return f"Files can be at most {human_size(current_app.config['ATTACHMENT_MAX_BYTES'])}."
 
 
+class QuotaExceeded(ServiceError):
+    """An upload past the user's daily budget; `retry_after`: seconds until it would fit."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, "file", code="quota")
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Inspected:
     """What an upload turned out to be, and the bytes to store for it."""
@@ -121,8 +135,9 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
     (ConversationNotFound), one they may not write in (`not_allowed`), no file (data None) or an
     empty one (`empty`), one
     over ATTACHMENT_MAX_BYTES (`too_large`) and anything that is not, by its bytes, a PNG, JPEG,
-    WebP or GIF picture, a PDF, a zip archive or UTF-8 plain text (`invalid`). Pictures are decoded
-    and re-encoded without their metadata, with a WebP thumbnail.
+    WebP or GIF picture, a PDF, a zip archive or UTF-8 plain text (`invalid`); QuotaExceeded when it
+    would take the user past ATTACHMENT_DAILY_QUOTA_BYTES. Pictures are decoded and re-encoded
+    without their metadata, with a WebP thumbnail.
     """
     target = require_member_target(user, conversation_id)
     refusal = send_refusal(user, target)
@@ -134,6 +149,7 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
         raise ServiceError("That file is empty.", "file", code="empty")
     if len(data) > current_app.config["ATTACHMENT_MAX_BYTES"]:
         raise ServiceError(too_large_message(), "file", code="too_large")
+    _check_quota(user, len(data))  # before decoding: a user out of budget costs no work
     name = filename if isinstance(filename, str) else ""
     inspected = run_blocking(inspect, data, claims_picture=_extension(name) in PICTURE_EXTENSIONS)
     attachment = Attachment(
@@ -149,21 +165,91 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
         thumbnail=inspected.thumbnail,
     )
     db.session.add(attachment)
-    _drop_stale_uploads(user)
+    try:
+        db.session.flush()
+        _check_quota(user, attachment.size, stored=True)  # as stored, concurrent uploads counted
+    except ServiceError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return attachment
 
 
-def _drop_stale_uploads(user: User) -> None:
-    """Delete the user's uploads that were never sent and are older than UNSENT_KEPT_FOR (a file
-    chosen and then removed from the composer, or a tab closed before sending)."""
-    cutoff = utcnow() - UNSENT_KEPT_FOR
-    sent = exists().where(Message.attachment_id == Attachment.id)
-    db.session.execute(
-        delete(Attachment)
-        .where(Attachment.uploader_id == user.id, Attachment.created_at < cutoff, not_(sent))
-        .execution_options(synchronize_session=False)
+def _check_quota(user: User, size: int, stored: bool = False) -> None:
+    """Raise QuotaExceeded when the bytes the user uploaded within QUOTA_WINDOW (those still stored:
+    sent or not, but not deleted or purged) and this upload of `size` bytes exceed
+    ATTACHMENT_DAILY_QUOTA_BYTES (0: no budget). `stored`: called after the upload's INSERT, in its
+    transaction, so the sum holds it; the user's row is locked first (PostgreSQL) so that concurrent
+    uploads of one user are counted one after another (on SQLite the INSERT holds the write lock)."""
+    budget = current_app.config["ATTACHMENT_DAILY_QUOTA_BYTES"]
+    if not budget:
+        return
+    if stored and db.engine.dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+    now = utcnow()
+    uploads = db.session.execute(
+        select(Attachment.created_at, Attachment.size)
+        .where(Attachment.uploader_id == user.id, Attachment.created_at >= now - QUOTA_WINDOW)
+        .order_by(Attachment.created_at)
+    ).all()
+    total = sum(row.size for row in uploads) + (0 if stored else size)
+    if total <= budget:
+        return
+    # When enough of the window's uploads have aged out of it for this one to fit.
+    excess, retry_after = total - budget, QUOTA_WINDOW.total_seconds()
+    for row in uploads:
+        excess -= row.size
+        if excess <= 0:
+            retry_after = (row.created_at + QUOTA_WINDOW - now).total_seconds()
+            break
+    retry_after = max(60, int(retry_after) + 1)
+    left = max(0, budget - (total - size))
+    raise QuotaExceeded(
+        f"You can upload at most {human_size(budget)} of files a day and have {human_size(left)} left "
+        f"for now. Try again in {_in_words(retry_after)}, or send a smaller file.",
+        retry_after,
     )
+
+
+def _in_words(seconds: int) -> str:
+    """A wait in words, rounded up: "1 minute", "25 minutes", "3 hours"."""
+    minutes = -(-seconds // 60)
+    if minutes < 60:
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    hours = -(-minutes // 60)
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def unsent_cutoff():
+    """Uploads made before this moment and not sent can no longer be sent (ATTACHMENT_UNSENT_TTL_SECONDS)."""
+    return utcnow() - timedelta(seconds=current_app.config["ATTACHMENT_UNSENT_TTL_SECONDS"])
+
+
+def purge_unsent(between_batches=None) -> int:
+    """Delete the uploads never sent whose time to be sent ran out (PURGE_GRACE ago): a file chosen
+    and then removed from the composer, or a tab closed before sending. Returns how many.
+
+    Safe to run on several workers at once: each batch is one DELETE whose condition every row is
+    checked against, so a row another worker deleted meanwhile is simply not there (PostgreSQL waits
+    for that worker's row lock, then skips it). Batches of PURGE_BATCH keep each write short;
+    `between_batches()` is called after each full one (the worker yields to its other clients).
+    """
+    cutoff = unsent_cutoff() - PURGE_GRACE
+    sent = exists().where(Message.attachment_id == Attachment.id)
+    expired = select(Attachment.id).where(Attachment.created_at < cutoff, not_(sent)).limit(PURGE_BATCH)
+    purged = 0
+    while True:
+        deleted = db.session.execute(
+            delete(Attachment)
+            .where(Attachment.id.in_(expired.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        purged += deleted
+        if deleted < PURGE_BATCH:
+            return purged
+        if between_batches is not None:
+            between_batches()
 
 
 def inspect(data: bytes, claims_picture: bool = False) -> Inspected:
@@ -303,15 +389,17 @@ class Served:
 
 
 def _membership_checked(user: User, attachment_id, column) -> Attachment:
+    """The attachment if the user is a member of its conversation and it was sent, or they uploaded it."""
     attachment = None
     if is_db_int(attachment_id, minimum=1):
+        sent = exists().where(Message.attachment_id == Attachment.id)
         attachment = db.session.scalar(
             select(Attachment)
             .join(
                 Membership,
                 and_(Membership.conversation_id == Attachment.conversation_id, Membership.user_id == user.id),
             )
-            .where(Attachment.id == attachment_id)
+            .where(Attachment.id == attachment_id, or_(Attachment.uploader_id == user.id, sent))
             .options(undefer(column))
         )
     if attachment is None:
@@ -320,15 +408,15 @@ def _membership_checked(user: User, attachment_id, column) -> Attachment:
 
 
 def download(user: User, attachment_id) -> Served:
-    """The stored file, for a member of its conversation; ServiceError not_found for anyone else,
-    exactly as for an id nobody has."""
+    """The stored file, for a member of its conversation once a message carries it (before that, for
+    its uploader alone); ServiceError not_found for anyone else, exactly as for an id nobody has."""
     attachment = _membership_checked(user, attachment_id, Attachment.data)
     return Served(attachment.data, attachment.content_type, attachment.filename, attachment.kind)
 
 
 def thumbnail(user: User, attachment_id) -> Served:
-    """A picture's WebP thumbnail, for a member of its conversation (not_found otherwise, and for a
-    file, which has none)."""
+    """A picture's WebP thumbnail, for whoever may download the picture (not_found otherwise, and for
+    a file, which has none)."""
     attachment = _membership_checked(user, attachment_id, Attachment.thumbnail)
     if attachment.thumbnail is None:
         raise ServiceError("There is no such file.", "attachment_id", code="not_found")
@@ -338,7 +426,8 @@ def thumbnail(user: User, attachment_id) -> Served:
 
 def unsent(sender: User, conversation_id: int, attachment_id, client_id: str) -> Attachment | None:
     """The attachment a send carries: uploaded by the sender into this conversation and not sent
-    with another message (a retry of the same send may name it again). None when there is none."""
+    with another message (a retry of the same send may name it again), nor uploaded longer than
+    ATTACHMENT_UNSENT_TTL_SECONDS ago. None when there is none."""
     if attachment_id is None:
         return None
     attachment = None
@@ -352,6 +441,7 @@ def unsent(sender: User, conversation_id: int, attachment_id, client_id: str) ->
                 Attachment.id == attachment_id,
                 Attachment.uploader_id == sender.id,
                 Attachment.conversation_id == conversation_id,
+                or_(Attachment.created_at >= unsent_cutoff(), exists().where(Message.attachment_id == Attachment.id)),
                 not_(sent_otherwise),
             )
         )
