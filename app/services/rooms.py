@@ -38,7 +38,7 @@ def leave_user_sockets(user_id: int, room: str) -> None:
         socketio.server.leave_room(sid, room, namespace=NAMESPACE)
 
 
-def emit(event: str, payload: dict, room: str, skip_sid: str | None = None) -> None:
+def emit(event: str, payload: dict, room: str, skip_sid: str | list[str] | None = None) -> None:
     """Send an event to everyone in a server-named room (call only after the commit)."""
     socketio.emit(event, payload, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
 
