@@ -221,14 +221,15 @@ def _conversation_dict(summary, last_dicts: dict) -> dict:
     }
 
 
-def member_dict(membership, online: bool, presence_visible: bool = True) -> dict:
-    """A conversation member P: the person, their role, presence (none across a block) and read position."""
+def member_dict(membership, online: bool, activity_visible: bool = True) -> dict:
+    """A conversation member P: the person, their role, presence and read position; across a block
+    (activity_visible false) offline, no last seen and no read position (null)."""
     return {
         **user_dict(membership.user),
         "role": membership.role,
-        "online": online and presence_visible,
-        "last_seen": iso(membership.user.last_seen_at) if presence_visible else None,
-        "last_read_seq": membership.last_read_seq,
+        "online": online and activity_visible,
+        "last_seen": iso(membership.user.last_seen_at) if activity_visible else None,
+        "last_read_seq": membership.last_read_seq if activity_visible else None,
     }
 
 

@@ -136,3 +136,37 @@ def conversation_summary(user: HttpUser, conversation_id: int) -> dict:
     assert response.ok, response.text[:500]
     (row,) = [row for row in response.json()["conversations"] if row["id"] == conversation_id]
     return row
+
+
+def block(blocker: HttpUser, blocked: HttpUser) -> None:
+    """The blocker blocks the other (the profile's Block button)."""
+    assert blocker.post_form(f"/u/{blocked.username}/block", {}, csrf_from=f"/u/{blocked.username}").ok
+
+
+# --- what a tab received --------------------------------------------------------------------------
+
+
+def quiet(tab: Socket, event: str, conversation_id: int, user_id_: int) -> bool:
+    """Whether the tab received no `event` ({conversation_id, user_id, ...}) of that person there."""
+    return (
+        tab.received(event, lambda data: (data["conversation_id"], data["user_id"]) == (conversation_id, user_id_))
+        == []
+    )
+
+
+def assert_activity_stays_on_its_side(conversation_id: int, sides: dict, third: Socket, third_id: int) -> None:
+    """Typing and mark_read of either side of a block, {user id: ([their tabs], the other side's id)}
+    (the first tab acts), in a conversation the three are in, reach the third member's tab but no
+    tab of the other side."""
+    assert third_id not in sides
+    for actor_id, (tabs, _other_id) in sides.items():
+        assert tabs[0].call("typing", {"conversation_id": conversation_id}) == {"ok": True}
+        ack = tabs[0].call("mark_read", {"conversation_id": conversation_id, "seq": 1_000})
+        assert ack["ok"] is True and ack["seq"] >= 1, ack
+        for event in ("typing", "read"):
+            assert third.wait_for(event, lambda data, who=actor_id: data["user_id"] == who), (event, actor_id)
+    threading.Event().wait(GRACE)
+    for tabs, other_id in sides.values():
+        for tab in tabs:
+            for event in ("typing", "read"):
+                assert quiet(tab, event, conversation_id, other_id), (event, other_id)

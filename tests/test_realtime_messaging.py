@@ -19,12 +19,15 @@ from tests.realtime import (
     EVENT_TIMEOUT,
     GRACE,
     Socket,
+    assert_activity_stays_on_its_side,
     befriend,
+    block,
     conversation_summary,
     create_group,
     direct_chat,
     history,
     history_response,
+    quiet,
     user_id,
 )
 
@@ -389,6 +392,91 @@ def test_presence_stays_hidden_across_a_block_and_is_not_pushed_to_mere_room_mem
     members = json.loads(re.search(r'id="chat-data"[^>]*>(.*?)</script>', page, re.S).group(1))["members"]
     shown = next(member for member in members if member["username"] == a.username)
     assert shown["online"] is False and shown["last_seen"] is None
+
+
+# --- 8b. activity across a block ---------------------------------------------------------------------------------
+
+
+def chat_page(user: HttpUser, conversation_id: int) -> tuple[dict, list[str]]:
+    """What the user's chat page shows: {username: P} of its members (the page's chat data) and the
+    texts of its "Seen" receipts."""
+    page = user.http.get(f"{user.base_url}/c/{conversation_id}", timeout=10).text
+    members = json.loads(re.search(r'id="chat-data"[^>]*>(.*?)</script>', page, re.S).group(1))["members"]
+    receipts = re.findall(r"data-seen-receipt>\s*([^<\s][^<]*?)\s*<", page)
+    return {member["username"]: member for member in members}, receipts
+
+
+def test_a_blockers_read_position_reaches_the_blocked_person_neither_live_nor_on_the_page(http_user, open_socket):
+    """In their direct chat (it outlives the block), the blocker's mark_read tells their own other tab
+    but not the person they blocked; neither page shows the other's read position: no "Seen" under
+    one's last message, no last_read_seq in the page's member data (one's own stays)."""
+    blocker, blocked = http_user().register(), http_user().register()
+    chat = direct_chat(blocker, blocked)
+    blocker_tab, blocker_tab2, blocked_tab = open_socket(blocker), open_socket(blocker), open_socket(blocked)
+    blocker_id = blocker_tab.send(chat, "from the blocker")["sender"]["id"]
+    blocked_tab.send(chat, "from the blocked")  # writing it, they read the blocker's message
+    block(blocker, blocked)
+
+    assert blocker_tab.call("mark_read", {"conversation_id": chat, "seq": 2}) == {"ok": True, "seq": 2}
+
+    assert blocker_tab2.wait_for("read", lambda data: data["user_id"] == blocker_id)  # the reader's other tab
+    threading.Event().wait(GRACE)
+    assert quiet(blocked_tab, "read", chat, blocker_id)
+    for viewer, other in ((blocked, blocker), (blocker, blocked)):
+        members, receipts = chat_page(viewer, chat)
+        assert members[other.username]["last_read_seq"] is None, viewer.username
+        assert members[viewer.username]["last_read_seq"] == 2
+        assert receipts == [], (viewer.username, receipts)
+
+
+def test_typing_read_and_presence_in_a_group_skip_both_sides_of_a_block_but_reach_the_rest(http_user, open_socket):
+    """In a group of four where A blocked B: A's and B's typing and read receipts reach C, never each
+    other; neither is told the other came online; B's "Seen by N" counts C but not A (and A's counts C
+    but not B), while C's page counts both."""
+    owner, a, b, c = (http_user().register() for _ in range(4))
+    ids = {}
+    for person in (a, b, c):
+        befriend(owner, person)
+        ids[person] = user_id(person, direct_chat(person, owner))
+    group = create_group(owner, list(ids.values()))
+    block(a, b)
+    b_tab, c_tab = open_socket(b), open_socket(c)
+    a_tab = open_socket(a)
+    assert c_tab.wait_for("presence", lambda data: data["user_id"] == ids[a] and data["online"])
+    b_sent = b_tab.send(group, "from b")["seq"]
+    a_sent = a_tab.send(group, "from a")["seq"]
+    c_tab.send(group, "from c")
+
+    assert_activity_stays_on_its_side(group, {ids[a]: ([a_tab], ids[b]), ids[b]: ([b_tab], ids[a])}, c_tab, ids[c])
+
+    assert b_tab.received("presence", lambda data: data["user_id"] == ids[a]) == []
+    assert ids[a] not in b_tab.presence() and ids[b] not in a_tab.presence()
+    assert b_sent < a_sent
+    for viewer, other in ((b, a), (a, b)):
+        members, receipts = chat_page(viewer, group)
+        assert members[other.username]["last_read_seq"] is None
+        assert members[c.username]["last_read_seq"] >= a_sent
+        assert receipts == ["Seen by 1"], (viewer.username, receipts)  # C only; the owner read nothing
+    members, _receipts = chat_page(c, group)
+    assert members[a.username]["last_read_seq"] >= a_sent and members[b.username]["last_read_seq"] >= a_sent
+
+
+def test_typing_and_read_in_a_community_room_skip_both_sides_of_a_block_but_reach_the_rest(http_user, open_socket):
+    """In a community room (shared with whoever else joined it) where A blocked B, A's and B's typing
+    and read receipts reach C, never each other."""
+    a, b, c = (http_user().register() for _ in range(3))
+    rooms_page = a.http.get(a.base_url + "/rooms", timeout=10).text
+    room = int(re.search(r"/rooms/(\d+)/join", rooms_page).group(1))
+    for person in (a, b, c):
+        assert person.post_form(f"/rooms/{room}/join", {}, csrf_from="/rooms").ok
+    block(a, b)
+    a_tab, b_tab, c_tab = open_socket(a), open_socket(b), open_socket(c)
+    c_id = c_tab.send(room, f"hello room {uuid.uuid4().hex[:8]}")["sender"]["id"]
+    a_id = a_tab.send(room, "from a")["sender"]["id"]
+    b_id = b_tab.send(room, "from b")["sender"]["id"]
+    c_tab.send(room, "c again")
+
+    assert_activity_stays_on_its_side(room, {a_id: ([a_tab], b_id), b_id: ([b_tab], a_id)}, c_tab, c_id)
 
 
 # --- 9. malformed payloads ---------------------------------------------------------------------------------------

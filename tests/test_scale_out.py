@@ -7,7 +7,17 @@ import threading
 import pytest
 
 from tests.conftest import HttpUser, LiveServer, two_workers
-from tests.realtime import EVENT_TIMEOUT, GRACE, befriend, create_group, direct_chat, history, user_id
+from tests.realtime import (
+    EVENT_TIMEOUT,
+    GRACE,
+    assert_activity_stays_on_its_side,
+    befriend,
+    block,
+    create_group,
+    direct_chat,
+    history,
+    user_id,
+)
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent"])
@@ -64,6 +74,26 @@ def test_read_receipts_and_typing_cross_workers(workers, open_socket):
     assert b_tab.call("typing", {"conversation_id": chat}) == {"ok": True}
     typing = a_tab.wait_for("typing")
     assert typing and typing[0]["conversation_id"] == chat
+
+
+def test_typing_and_read_skip_every_tab_across_a_block_on_every_worker(workers, open_socket):
+    """In a group where A blocked B, each with a tab on both workers: A's and B's typing and read
+    receipts reach C (on worker 2) and no tab of the other side, whichever worker holds it."""
+    first, second = workers
+    owner, a = HttpUser(first.url).register(), HttpUser(first.url).register()
+    b, c = HttpUser(second.url).register(), HttpUser(second.url).register()
+    ids = {}
+    for person in (a, b, c):
+        befriend(owner, on(first, person))
+        ids[person] = user_id(person, direct_chat(person, owner))
+    group = create_group(owner, list(ids.values()), title="Blocks across workers")
+    block(a, b)
+    a_tabs, b_tabs = [open_socket(a), open_socket(on(second, a))], [open_socket(b), open_socket(on(first, b))]
+    c_tab = open_socket(c)
+    open_socket(owner).send(group, "news for everyone")
+
+    sides = {ids[a]: (a_tabs, ids[b]), ids[b]: (b_tabs, ids[a])}
+    assert_activity_stays_on_its_side(group, sides, c_tab, ids[c])
 
 
 def test_presence_counts_a_users_tabs_on_every_worker(workers, open_socket):

@@ -269,3 +269,21 @@ def test_the_database_refuses_a_second_row_for_a_pair(make_user):
     with pytest.raises(Exception, match="(?i)check|constraint"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_activity_is_hidden_on_both_sides_of_a_block_and_within_a_conversation_only_among_its_members(
+    group_and_chat,
+):
+    """activity_hidden: who may not get a person's typing, read position or presence (and whose the
+    person may not get) is everyone on either side of a block with them; scoped to a conversation,
+    only its members, so a block with an outsider adds no one to skip."""
+    ana, bob, cyd, dan, group, chat = group_and_chat
+    social.block(bob, cyd.username)  # both in the group
+    social.block(dan, bob.username)  # dan is in neither conversation
+    assert social.activity_hidden(bob.id) == {cyd.id, dan.id}
+    assert social.activity_hidden(cyd.id) == {bob.id}
+    assert social.activity_hidden(bob.id, group.id) == {cyd.id}
+    assert social.activity_hidden(cyd.id, group.id) == {bob.id}
+    assert social.activity_hidden(ana.id, group.id) == set() and social.activity_hidden(bob.id, chat.id) == set()
+    social.unblock(bob, cyd.username)
+    assert social.activity_hidden(cyd.id, group.id) == set() and social.activity_hidden(bob.id) == {dan.id}

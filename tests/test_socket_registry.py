@@ -52,6 +52,8 @@ def test_sockets_are_found_by_user_and_by_session(registry):
     registry.remove("s2")
     assert sorted(registry.session_sockets("session-a")) == ["s1"]
     assert registry.user_sockets(9) == [] and registry.session_sockets("nobody") == []
+    assert sorted(registry.users_sockets([7, 8, 9])) == ["s1", "s3", "s4"]
+    assert registry.users_sockets([]) == [] and registry.users_sockets([9]) == []
 
 
 def test_an_unknown_or_repeated_removal_changes_nothing(registry):

@@ -31,7 +31,7 @@ def _member_conversation(conversation_id: int) -> Conversation:
 
 def _member_dicts(memberships) -> list[dict]:
     online = presence.online_among(membership.user_id for membership in memberships)
-    hidden = presence.hidden_from(current_user.id)
+    hidden = social.activity_hidden(current_user.id)
     return [
         member_dict(membership, membership.user_id in online, membership.user_id not in hidden)
         for membership in memberships

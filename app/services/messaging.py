@@ -12,7 +12,17 @@ from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
 from app.serializers import attachment_dict, message_dict, message_payload, reply_dict, user_dict
-from app.services import MAX_DB_INT, ServiceError, attachments, is_db_int, mentions, page_size, parse_db_int, rooms
+from app.services import (
+    MAX_DB_INT,
+    ServiceError,
+    attachments,
+    is_db_int,
+    mentions,
+    page_size,
+    parse_db_int,
+    rooms,
+    social,
+)
 from app.services.conversations import require_member, require_member_target, send_refusal
 
 HISTORY_PAGE_DEFAULT = 50
@@ -272,7 +282,8 @@ def sync(user: User, after: dict) -> tuple[list[Message], bool]:
 def mark_read(user: User, conversation_id, seq) -> int:
     """Move the user's read position forward to seq (never back, never past the last message).
 
-    Members are told ({conversation_id, user_id, seq}) when it moved. Returns the position.
+    Members are told ({conversation_id, user_id, seq}) when it moved, but nobody on either side of a
+    block with the user (social.activity_hidden). Returns the position.
     """
     membership = require_member(user, conversation_id)
     seq = _check_seq(seq, "seq")
@@ -291,24 +302,27 @@ def mark_read(user: User, conversation_id, seq) -> int:
     ).rowcount
     db.session.commit()
     if moved:
-        rooms.emit(
+        rooms.emit_activity(
             "read",
             {"conversation_id": membership.conversation_id, "user_id": user.id, "seq": target},
-            rooms.conversation_room(membership.conversation_id),
+            membership.conversation_id,
+            social.activity_hidden(user.id, membership.conversation_id),
         )
         return target
     return max(target, membership.last_read_seq)
 
 
 def typing(user: User, conversation_id, skip_sid: str | None = None) -> None:
-    """Tell the other members that the user is typing (not where the user may not write)."""
+    """Tell the other members that the user is typing: not where the user may not write (a direct
+    chat across a block), and never anyone on either side of a block with them."""
     target = require_member_target(user, conversation_id)
     refusal = send_refusal(user, target)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
-    rooms.emit(
+    rooms.emit_activity(
         "typing",
         {"conversation_id": target.conversation_id, "user_id": user.id},
-        rooms.conversation_room(target.conversation_id),
+        target.conversation_id,
+        social.activity_hidden(user.id, target.conversation_id),
         skip_sid=skip_sid,
     )

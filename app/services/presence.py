@@ -3,7 +3,7 @@
 The sockets are counted by the socket registry (in Redis when there are several workers). Presence
 is pushed to the people close to the user (friends, and those sharing a direct chat or a group with
 them); community rooms show it on their page only. Nobody on either side of a block
-sees the other's presence.
+sees the other's presence (social.activity_hidden, the rule typing and read receipts follow too).
 """
 
 from sqlalchemy import select
@@ -22,11 +22,6 @@ def online_among(user_ids) -> set[int]:
     return registry().online(list(user_ids))
 
 
-def hidden_from(viewer_id: int) -> set[int]:
-    """Whose presence the viewer may not see (and who may not see the viewer's): blocks either way."""
-    return social.blocked_either_way(viewer_id)
-
-
 def audience(user: User) -> set[int]:
     """Who is told when the user comes online or goes offline: friends and the people sharing a
     direct chat or a group with them, minus blocks either way. Not filtered by who is online: a tab
@@ -37,7 +32,7 @@ def audience(user: User) -> set[int]:
         .where(Membership.user_id == user.id, Conversation.kind != ROOM)
     )
     sharing = set(db.session.scalars(select(Membership.user_id).where(Membership.conversation_id.in_(mine))))
-    return (sharing | social.friend_ids(user.id)) - hidden_from(user.id) - {user.id}
+    return (sharing | social.friend_ids(user.id)) - social.activity_hidden(user.id) - {user.id}
 
 
 def snapshot(user: User) -> list[dict]:

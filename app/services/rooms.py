@@ -38,9 +38,23 @@ def leave_user_sockets(user_id: int, room: str) -> None:
         socketio.server.leave_room(sid, room, namespace=NAMESPACE)
 
 
-def emit(event: str, payload: dict, room: str, skip_sid: str | None = None) -> None:
+def emit(event: str, payload: dict, room: str, skip_sid: str | list[str] | None = None) -> None:
     """Send an event to everyone in a server-named room (call only after the commit)."""
     socketio.emit(event, payload, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
+
+
+def emit_activity(
+    event: str, payload: dict, conversation_id: int, hidden: set[int], skip_sid: str | None = None
+) -> None:
+    """Send a member's activity (typing, a read receipt) to a conversation's room, except to every
+    socket of the `hidden` users (social.activity_hidden: those on either side of a block) and to
+    skip_sid. One room-wide emit with a short list of sockets to skip, not one emit per member: rooms
+    can be large, blocks among their members are few. A socket is registered before it joins its
+    conversations' rooms, so every socket of a hidden user in the room is in the registry."""
+    skip = registry().users_sockets(sorted(hidden)) if hidden else []
+    if skip_sid is not None:
+        skip.append(skip_sid)
+    emit(event, payload, conversation_room(conversation_id), skip_sid=skip or None)
 
 
 def disconnect_session(session_id: str) -> None:

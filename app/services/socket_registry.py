@@ -51,6 +51,11 @@ class MemoryRegistry:
         with self._lock:
             return list(self._by_user.get(user_id, ()))
 
+    def users_sockets(self, user_ids: list[int]) -> list[str]:
+        """The open sockets of several users, in every session."""
+        with self._lock:
+            return [sid for user_id in user_ids for sid in self._by_user.get(user_id, ())]
+
     def session_sockets(self, session_key: str) -> list[str]:
         """The open sockets of one browser session."""
         with self._lock:
@@ -137,6 +142,15 @@ class RedisRegistry:
     def user_sockets(self, user_id: int) -> list[str]:
         """The open sockets of a user, on every worker."""
         return [sid.decode() for sid in self.redis.smembers(f"{self.prefix}:user:{user_id}")]
+
+    def users_sockets(self, user_ids: list[int]) -> list[str]:
+        """The open sockets of several users, on every worker (one round trip)."""
+        if not user_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.smembers(f"{self.prefix}:user:{user_id}")
+        return [sid.decode() for sids in pipe.execute() for sid in sids]
 
     def session_sockets(self, session_key: str) -> list[str]:
         """The open sockets of one browser session, on every worker."""
