@@ -1,11 +1,11 @@
 """Account pages: thin views over app.services.accounts."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
-from app.auth.session import end_session, start_session
+from app.auth.session import end_session, sign_in, start_session
 from app.forms import form_status, show_service_error
 from app.navigation import local_redirect_target
 from app.rate_limits import limit_login, limit_register
@@ -72,8 +72,9 @@ def change_password():
             show_service_error(form, error)
         else:
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-            # Same session id (its sockets stay in their room), new login id with the new auth version.
-            login_user(user, remember=remembered)
+            # Same session id (its sockets stay in their room), new login id with the new auth version
+            # (and a new remembered login: the password change ended every one).
+            sign_in(user, remember=remembered)
             rooms.disconnect_user(user.id, except_session_id=session.sid)
             flash("Your password has been changed. Your other sessions were signed out.", "success")
             return redirect(url_for("main.index"))

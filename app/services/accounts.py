@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
-from app.services import ServiceError, parse_db_int
+from app.services import ServiceError, remembered_logins
 from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
@@ -171,20 +171,16 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def set_password(user: User, new_password: str, field: str = "password") -> None:
-    """Give the user a new password (rules checked); every existing session of theirs stops working."""
+    """Give the user a new password (rules checked); every existing session and remembered login of
+    theirs stops working."""
     check_password(new_password, field)
     user.password_hash = hash_password(new_password)
     user.auth_version += 1
+    remembered_logins.forget_all(user.id)
     db.session.commit()
 
 
 def load_user(login_id: str) -> User | None:
-    """Resolve the id Flask-Login stored ("<user id>:<auth version>") to a user, if still valid."""
-    user_id, _, version = (login_id or "").partition(":")
-    user_id, version = parse_db_int(user_id, minimum=1), parse_db_int(version)
-    if user_id is None or version is None:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.auth_version != version:
-        return None
-    return user
+    """Resolve the id Flask-Login stored ("<user id>:<auth version>[:<remembered login token>]") to
+    a user, if still valid (app.services.remembered_logins)."""
+    return remembered_logins.load_user(login_id)
