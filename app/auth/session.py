@@ -4,14 +4,17 @@ from flask import current_app, flash, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_login.utils import decode_cookie
 
+from app.auth import known_devices
 from app.models.user import User
 from app.services import remembered_logins, rooms
 
 
 def start_session(user: User, remember: bool) -> None:
-    """Sign the user in under a fresh session id, so an id planted before login is worthless."""
+    """Sign the user in under a fresh session id, so an id planted before login is worthless; the
+    browser becomes a known device of the account."""
     current_app.session_interface.regenerate(session)
     sign_in(user, remember)
+    known_devices.add(user)
 
 
 def sign_in(user: User, remember: bool) -> None:

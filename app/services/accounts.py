@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
+from app.rate_limits import KnownDevice, current_password_keys, password_attempt, sign_in_keys
 from app.services import ServiceError, remembered_logins
 from app.services.text import clean_line
 
@@ -139,17 +140,24 @@ def register_user(username: str, password: str, first_name: str = "", last_name:
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
+def authenticate(
+    username: str, password: str, address: str | None = None, device: KnownDevice | None = None
+) -> User | None:
     """The user when the username and password match, else None.
 
     An unknown username is checked against a dummy hash of the same cost, so it takes as long and
-    answers the same as a wrong password.
+    answers the same as a wrong password. With the client's `address` (and its known-device cookie,
+    if any) the attempt counts against the sign-in limits (app.rate_limits.sign_in_keys), which may
+    raise TooManyAttempts before any hash is checked.
     """
     dummy = _dummy_hash()
     user = find_user(username)
     password = (password or "")[: PASSWORD_MAX_LENGTH + 1]
-    if not _verify_password(user.password_hash if user else dummy, password) or user is None:
-        return None
+    keys = sign_in_keys(username, user.id if user else None, address, device) if address is not None else []
+    with password_attempt(keys) as attempt:
+        if not _verify_password(user.password_hash if user else dummy, password) or user is None:
+            return None
+        attempt.succeeded()
     method = current_app.config["PASSWORD_HASH_METHOD"]
     if not user.password_hash.startswith(method + "$"):
         # The configured cost changed since this hash was made: upgrade it while we know the password.
@@ -159,14 +167,25 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def verify_password(user: User, password: str) -> bool:
-    """Whether password is the user's password."""
+    """Whether password is the user's password (unlimited: see check_current_password)."""
     return _verify_password(user.password_hash, (password or "")[: PASSWORD_MAX_LENGTH + 1])
+
+
+def check_current_password(user: User, password: str, field: str, message: str) -> None:
+    """A signed-in user re-entering their password: ServiceError `message` on `field` when wrong.
+    Wrong ones count against the same limit as sign-ins (per account); over it, TooManyAttempts is
+    raised without checking."""
+    with password_attempt(current_password_keys(user.id)) as attempt:
+        right = verify_password(user, password)
+        if right:
+            attempt.succeeded()
+    if not right:
+        raise ServiceError(message, field, code="wrong_password")
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Set a new password after checking the current one; every other session of the user ends."""
-    if not verify_password(user, current_password):
-        raise ServiceError("That is not your current password.", "current_password", code="wrong_password")
+    check_current_password(user, current_password, "current_password", "That is not your current password.")
     set_password(user, new_password, field="new_password")
 
 
