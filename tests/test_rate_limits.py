@@ -7,6 +7,7 @@ wrong password."""
 import io
 import re
 import statistics
+import threading
 import time
 import uuid
 
@@ -16,7 +17,8 @@ from app import create_app
 from app.extensions import db
 from app.models.avatar import UploadedPicture
 from app.models.chat import Message
-from app.services import accounts
+from app.models.user import User
+from app.services import ServiceError, accounts
 from tests.conftest import TEST_PASSWORD, AuthActions, HttpUser, app_config, extract_csrf, two_workers, unique_username
 from tests.images import picture
 from tests.realtime import direct_chat
@@ -239,6 +241,38 @@ def test_sign_in_attempts_from_one_address_are_limited(limited_app):
     statuses = [_login(attacker, unique_username(), "wrong password!", "10.0.4.1").status_code for _ in range(7)]
     assert statuses == [422] * 6 + [429]
     assert _login(attacker, unique_username(), "wrong password!", "10.0.4.2").status_code == 422
+
+
+def test_parallel_wrong_passwords_cannot_all_pass_as_free(limited_app):
+    """Twelve guesses at once against one account: each is counted before its (slow) check, so only
+    the free failures and one delay slot are checked; the rest are refused without hashing."""
+    limited_app.config["PASSWORD_HASH_METHOD"] = MEASURED_HASH  # slow enough for the checks to overlap
+    with limited_app.test_request_context():
+        user_id = accounts.register_user(unique_username(), TEST_PASSWORD).id
+    guesses = 12
+    barrier = threading.Barrier(guesses)
+    outcomes = [None] * guesses
+
+    def guess(index: int) -> None:
+        with limited_app.test_request_context():
+            user = db.session.get(User, user_id)
+            barrier.wait(timeout=30)
+            try:
+                accounts.check_current_password(user, f"wrong {index}", "password", "wrong")
+            except ServiceError as error:
+                outcomes[index] = error.code
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(index,)) for index in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    checked = outcomes.count("wrong_password")
+    assert checked + outcomes.count("rate_limited") == guesses, outcomes
+    # The free ones and one slot; one more if a thread started after the first slot's second passed.
+    assert checked <= LIMITS["RATELIMIT_PASSWORD_FREE_FAILURES"] + 2, outcomes
 
 
 def test_sign_ups_from_one_address_are_limited_and_the_refused_one_stores_nothing(limited_app):
