@@ -4,8 +4,8 @@ HTTP routes are limited by Flask-Limiter (decorators below). Socket events never
 request dispatch, so Flask-Limiter does not see them: `check_user_events` applies the per-user event
 limit with the same engine (the `limits` library) and the same storage, and so do sign-ins per
 address (`check_login_address`). Wrong passwords slow down further guesses (`password_attempt`), on
-the same storage. With REDIS_URL the counters live in
-Redis, so a limit holds across workers; otherwise in the worker's memory.
+the same storage. With REDIS_URL the counters live in Redis, so a limit holds across workers;
+otherwise in the worker's memory.
 """
 
 import contextlib
