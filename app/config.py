@@ -162,9 +162,8 @@ def _rate_limits(redis_url: str | None) -> dict:
     Each limit is "N/period" items joined by ";", all of which must hold, e.g. "10/minute;100/hour".
     """
     limits = {
-        # Sign-in attempts from one address (all) and against one account (failed ones).
+        # Sign-in attempts from one address (all of them: a flood guard; wrong passwords: see below).
         "RATELIMIT_LOGIN_PER_ADDRESS": "20/minute;200/hour",
-        "RATELIMIT_LOGIN_PER_ACCOUNT": "5/minute;30/hour",
         "RATELIMIT_REGISTER_PER_ADDRESS": "5/minute;30/hour",
         "RATELIMIT_SEARCH_PER_USER": "60/minute",
         "RATELIMIT_SEARCH_PER_ADDRESS": "300/minute",
@@ -181,6 +180,17 @@ def _rate_limits(redis_url: str | None) -> dict:
             raise ConfigError(f'{name} must be limits like "10/minute;100/hour", not {value!r}.') from None
         limits[name] = value
     return {
+        # Wrong passwords (app.rate_limits.password_attempt): how many each key allows before every
+        # further attempt waits a delay that doubles from 1 s up to RATELIMIT_PASSWORD_MAX_DELAY. Keys:
+        # the account from one address, a browser that signed in to the account before, and a
+        # signed-in user's re-entered password (FREE_FAILURES); one address, whatever account; one
+        # account, from every browser it does not know.
+        "RATELIMIT_PASSWORD_FREE_FAILURES": _env_number("RATELIMIT_PASSWORD_FREE_FAILURES", 5),
+        "RATELIMIT_PASSWORD_ADDRESS_FREE_FAILURES": _env_number("RATELIMIT_PASSWORD_ADDRESS_FREE_FAILURES", 20),
+        "RATELIMIT_PASSWORD_ACCOUNT_FREE_FAILURES": _env_number("RATELIMIT_PASSWORD_ACCOUNT_FREE_FAILURES", 10),
+        "RATELIMIT_PASSWORD_MAX_DELAY": max(1, _env_number("RATELIMIT_PASSWORD_MAX_DELAY", 300)),
+        # Failures are forgotten this many seconds after the first one of a key.
+        "RATELIMIT_PASSWORD_FAILURE_WINDOW": max(1, _env_number("RATELIMIT_PASSWORD_FAILURE_WINDOW", 3600)),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         # Counters in Redis hold across workers; in memory they are per worker.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -1,8 +1,9 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
+import flask_login
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login.utils import decode_cookie
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -11,6 +12,20 @@ from flask_wtf.csrf import CSRFProtect
 from app.models.base import Base
 from app.realtime.codec import SocketJSON
 from app.session_store import ServerSideSessions
+
+
+class LoginManager(flask_login.LoginManager):
+    """Flask-Login's manager, where a remember-me cookie restores a login only when it names a
+    remembered login ("<id>:<version>:<token>", app.services.remembered_logins), whose row the user
+    loader then checks. A cookie made before those ("<id>:<version>") cannot be ended by a logout,
+    so it restores nothing."""
+
+    def _load_user_from_remember_cookie(self, cookie):
+        login_id = decode_cookie(cookie)
+        if login_id is None or login_id.count(":") != 2:
+            return None
+        return super()._load_user_from_remember_cookie(cookie)
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

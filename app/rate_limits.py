@@ -2,16 +2,20 @@
 
 HTTP routes are limited by Flask-Limiter (decorators below). Socket events never pass through Flask's
 request dispatch, so Flask-Limiter does not see them: `check_user_events` applies the per-user event
-limit with the same engine (the `limits` library) and the same storage. With REDIS_URL the counters
-live in Redis, so a limit holds across workers; otherwise in the worker's memory.
+limit with the same engine (the `limits` library) and the same storage, and so do sign-ins per
+address (`check_login_address`). Wrong passwords slow down further guesses (`password_attempt`), on
+the same storage. With REDIS_URL the counters live in Redis, so a limit holds across workers;
+otherwise in the worker's memory.
 """
 
+import contextlib
 import functools
 import logging
 import math
 import time
+from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
@@ -27,33 +31,11 @@ def _configured(name: str):
     return lambda: current_app.config[name]
 
 
-def _submitted_username() -> str:
-    """The account a login attempt is aimed at, whether or not it exists."""
-    return "account:" + (request.form.get("username") or "").strip().lower()[:64]
-
-
 def _user_or_address() -> str:
     """The signed-in user's id, else the client's address."""
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return "address:" + get_remote_address()
-
-
-def _failed_login(response) -> bool:
-    # A successful login redirects; anything else (wrong password, unknown user) counts against the account.
-    return response.status_code != 302
-
-
-def limit_login(view):
-    """Sign-in attempts: per address (all POSTs) and per account (failed POSTs only)."""
-    view = limiter.limit(
-        _configured("RATELIMIT_LOGIN_PER_ACCOUNT"),
-        key_func=_submitted_username,
-        methods=["POST"],
-        deduct_when=_failed_login,
-        scope="login-account",
-    )(view)
-    return limiter.limit(_configured("RATELIMIT_LOGIN_PER_ADDRESS"), methods=["POST"], scope="login-address")(view)
 
 
 def limit_register(view):
@@ -78,8 +60,8 @@ def limit_upload(view):
 class RateLimited(ServiceError):
     """Too many events from one user; `retry_after` says in how many seconds one is allowed again."""
 
-    def __init__(self, retry_after: int):
-        super().__init__(f"You are sending too fast. Wait {retry_after} s and try again.", code="rate_limited")
+    def __init__(self, retry_after: int, message: str = "You are sending too fast. Wait {} s and try again."):
+        super().__init__(message.format(retry_after), code="rate_limited")
         self.retry_after = retry_after
 
 
@@ -89,12 +71,26 @@ def check_user_events(user_id: int) -> None:
     The limit is a burst and a sustained rate (RATELIMIT_USER_EVENTS, e.g. "30/second;600/minute"):
     the two numbers of a token bucket. Over either one raises RateLimited; nothing else happens.
     """
+    _hit(current_app.config["RATELIMIT_USER_EVENTS"], "user-events", str(user_id))
+
+
+def check_login_address() -> None:
+    """Count one sign-in attempt (any POST) from the client's address: a flood guard, whatever the
+    outcome (RATELIMIT_LOGIN_PER_ADDRESS); over it raises RateLimited. Wrong passwords are slowed down
+    apart (`password_attempt`). Counted here rather than by a Flask-Limiter decorator, whose headers
+    would overwrite the sign-in's own, shorter Retry-After."""
+    message = "Too many sign-in attempts from your address. Wait {} s and try again."
+    _hit(current_app.config["RATELIMIT_LOGIN_PER_ADDRESS"], "login-address", get_remote_address(), message=message)
+
+
+def _hit(limits: str, *key: str, message: str | None = None) -> None:
+    """Count one hit against every limit of `limits` under `key`; RateLimited when over one."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
         return
     strategy = limiter.limiter
-    key = (config["RATELIMIT_KEY_PREFIX"], "user-events", str(user_id))
-    for limit in _parsed(config["RATELIMIT_USER_EVENTS"]):
+    key = (config["RATELIMIT_KEY_PREFIX"], *key)
+    for limit in _parsed(limits):
         try:
             if strategy.hit(limit, *key):
                 continue
@@ -102,9 +98,153 @@ def check_user_events(user_id: int) -> None:
         except Exception:  # noqa: BLE001 - like Flask-Limiter's swallow_errors: an outage lets events through
             log.warning("rate limit storage unavailable", exc_info=True)
             return
-        raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise RateLimited(retry_after, message) if message else RateLimited(retry_after)
 
 
 @functools.cache
 def _parsed(limits: str) -> list:
     return parse_many(limits)
+
+
+# --- wrong passwords: a growing delay instead of a lockout ----------------------------------------
+
+
+class TooManyAttempts(RateLimited):
+    """Too many wrong passwords against a key: this attempt was refused without checking the password."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after, "Too many wrong passwords. Wait {} s and try again.")
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    """A browser that signed in successfully before (app.auth.known_devices reads its cookie)."""
+
+    nonce: str
+    user_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AttemptKey:
+    """One thing wrong passwords are counted against, with the failures it is allowed before each
+    further attempt waits, and whether a right password wipes its count."""
+
+    name: str
+    free_failures: int
+    cleared_by_success: bool
+
+
+def sign_in_keys(username: str, user_id: int | None, address: str, device: KnownDevice | None) -> list[AttemptKey]:
+    """What a sign-in attempt counts against.
+
+    From a browser that signed in to this account before (its known-device cookie), only that
+    browser's own failures count: an attacker's guesses from elsewhere never slow the owner down.
+    Anyone else counts against the account from this address, the address (whatever account), and
+    the account (whatever address), keyed by the name typed so an unknown name behaves the same.
+    """
+    config = current_app.config
+    free = config["RATELIMIT_PASSWORD_FREE_FAILURES"]
+    account = (username or "").strip().lower()[:64]
+    if device is not None and user_id is not None and user_id in device.user_ids:
+        return [AttemptKey(f"device:{user_id}:{device.nonce}", free, True)]
+    return [
+        AttemptKey(f"account-address:{account}:{address}", free, True),
+        AttemptKey(f"address:{address}", config["RATELIMIT_PASSWORD_ADDRESS_FREE_FAILURES"], False),
+        AttemptKey(f"account:{account}", config["RATELIMIT_PASSWORD_ACCOUNT_FREE_FAILURES"], False),
+    ]
+
+
+def current_password_keys(user_id: int) -> list[AttemptKey]:
+    """What a signed-in user's re-entered password (password change, account deletion) counts against."""
+    return [AttemptKey(f"current-password:{user_id}", current_app.config["RATELIMIT_PASSWORD_FREE_FAILURES"], True)]
+
+
+class PasswordAttempt:
+    """One admitted password check; the caller calls `succeeded()` when the password was right."""
+
+    def __init__(self, keys: list[AttemptKey]):
+        self.keys = keys
+        self.success = False
+
+    def succeeded(self) -> None:
+        """The password was right."""
+        self.success = True
+
+
+@contextlib.contextmanager
+def password_attempt(keys: list[AttemptKey]):
+    """Admit one password check against `keys`, or raise TooManyAttempts without checking it.
+
+    Each key has a count of wrong passwords (forgotten RATELIMIT_PASSWORD_FAILURE_WINDOW seconds
+    after the first). Up to its free failures, attempts go straight through; after that, one attempt
+    per delay, the delay doubling from 1 s with each further failure up to
+    RATELIMIT_PASSWORD_MAX_DELAY; the others are refused at once (429 with Retry-After) without
+    hashing anything, so a burst costs no CPU and holds nothing. The attempt is counted before the
+    check (atomically: parallel guesses cannot all pass as "free") and taken back when the password
+    was right or the check did not happen.
+    """
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
+        yield PasswordAttempt(keys)
+        return
+    try:
+        counted = _admit(keys)
+    except TooManyAttempts:
+        raise
+    except Exception:  # noqa: BLE001 - like Flask-Limiter's swallow_errors: an outage lets sign-ins through
+        log.warning("rate limit storage unavailable", exc_info=True)
+        yield PasswordAttempt(keys)
+        return
+    attempt = PasswordAttempt(keys)
+    try:
+        yield attempt
+    except BaseException:
+        _settle(counted, "not checked")
+        raise
+    _settle(counted, "right" if attempt.success else "wrong")
+
+
+def _storage_key(kind: str, key: AttemptKey) -> str:
+    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}/password/{kind}/{key.name}"
+
+
+def _admit(keys: list[AttemptKey]) -> list[AttemptKey]:
+    """Count the attempt against each key in turn; refuse (taking the counts back) at the first key
+    whose delay has not passed. Returns the keys counted."""
+    config = current_app.config
+    storage = limiter.limiter.storage
+    window, max_delay = config["RATELIMIT_PASSWORD_FAILURE_WINDOW"], config["RATELIMIT_PASSWORD_MAX_DELAY"]
+    counted: list[AttemptKey] = []
+    for key in keys:
+        earlier_failures = storage.incr(_storage_key("failures", key), window) - 1
+        counted.append(key)
+        beyond = earlier_failures - key.free_failures
+        if beyond < 0:
+            continue
+        delay = int(min(max_delay, 2 ** min(beyond, 30)))
+        slot = _storage_key("slot", key)
+        if storage.incr(slot, delay) == 1:
+            continue  # this attempt takes the slot; the next waits out the delay
+        retry_after = max(1, math.ceil(storage.get_expiry(slot) - time.time()))
+        _settle(counted, "not checked")
+        raise TooManyAttempts(retry_after)
+    return counted
+
+
+def _settle(counted: list[AttemptKey], outcome: str) -> None:
+    """After the check: a "wrong" password stays counted; one "not checked" is taken back; a "right"
+    one is taken back too and wipes the counts of the keys it clears."""
+    if outcome == "wrong":
+        return
+    storage = limiter.limiter.storage
+    window = current_app.config["RATELIMIT_PASSWORD_FAILURE_WINDOW"]
+    try:
+        for key in counted:
+            if outcome == "right" and key.cleared_by_success:
+                storage.clear(_storage_key("failures", key))
+                storage.clear(_storage_key("slot", key))
+            else:
+                storage.incr(_storage_key("failures", key), window, amount=-1)
+    except Exception:  # noqa: BLE001 - an outage leaves a count behind, nothing worse
+        log.warning("rate limit storage unavailable", exc_info=True)

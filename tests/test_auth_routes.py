@@ -4,11 +4,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import abort
+from flask_login.utils import encode_cookie
 
 from app.extensions import db
-from app.models import ServerSession, User
+from app.models import RememberedLogin, ServerSession, User
 from app.navigation import local_redirect_target
-from tests.conftest import TEST_PASSWORD, extract_csrf
+from app.services import accounts
+from tests.conftest import TEST_PASSWORD, AuthActions, extract_csrf
 
 
 def session_cookie(client) -> str | None:
@@ -201,6 +203,37 @@ def test_remember_me_cookie_restores_the_login_without_a_session(app, client, au
     fresh = app.test_client()
     fresh.set_cookie("remember_token", client.get_cookie("remember_token").value)
     assert b"Hi, " in fresh.get("/").data
+
+
+def test_a_copied_remember_me_cookie_dies_with_its_logout_and_only_that_one(app, client, auth):
+    """Logging out ends that remembered login on the server: a copy taken before signs in nowhere.
+    The same user's remembered login on another device still works."""
+    auth.register(username="ana")
+    auth.logout()
+    other_device = app.test_client()
+    AuthActions(other_device).login("ana", remember=True)
+    auth.login("ana", remember=True)
+    copied = client.get_cookie("remember_token").value
+    auth.logout()
+    thief = app.test_client()
+    thief.set_cookie("remember_token", copied)
+    assert b"Hi, " not in thief.get("/").data
+    assert thief.get("/settings").status_code == 302
+    with app.app_context():
+        assert db.session.query(RememberedLogin).count() == 1
+    restored = app.test_client()
+    restored.set_cookie("remember_token", other_device.get_cookie("remember_token").value)
+    assert b"Hi, " in restored.get("/").data
+
+
+def test_a_remember_me_cookie_from_before_remembered_logins_restores_nothing(app, client, auth):
+    """A cookie of the old form ("<id>:<version>", validly signed) names no login a logout could end."""
+    auth.register(username="ana")
+    with app.test_request_context():
+        legacy = encode_cookie(accounts.find_user("ana").get_id())
+    visitor = app.test_client()
+    visitor.set_cookie("remember_token", legacy)
+    assert visitor.get("/settings").status_code == 302
 
 
 def test_protected_pages_send_visitors_to_login_with_next(client):

@@ -223,7 +223,8 @@ def test_run_py_in_production_refuses_to_guess_its_proxies(tmp_path):
         ("ASYNC_MODE", "asyncio", "ASYNC_MODE must be eventlet or gevent"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or text"),
         ("SHUTDOWN_TIMEOUT", "soon", "SHUTDOWN_TIMEOUT must be a whole number"),
-        ("RATELIMIT_LOGIN_PER_ACCOUNT", "lots", "RATELIMIT_LOGIN_PER_ACCOUNT must be limits like"),
+        ("RATELIMIT_LOGIN_PER_ADDRESS", "lots", "RATELIMIT_LOGIN_PER_ADDRESS must be limits like"),
+        ("RATELIMIT_PASSWORD_MAX_DELAY", "a minute", "RATELIMIT_PASSWORD_MAX_DELAY must be a whole number"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.0/8, render", "FORWARDED_ALLOW_IPS must be IP addresses or networks"),
     ],
 )
@@ -313,9 +314,9 @@ def test_production_defaults_turn_secure_cookies_on(monkeypatch, tmp_path):
 
 
 def test_production_cookies_carry_the_host_prefix_and_remember_me_is_as_strict(database_url, monkeypatch):
-    """Configured from the environment alone, production names both cookies __Host- (the browser
-    then refuses them unless Secure, host-only and for path /), and the remember-me cookie is as
-    strict as the session's: Secure, HttpOnly, SameSite=Lax."""
+    """Configured from the environment alone, production names every cookie __Host- (the browser
+    then refuses them unless Secure, host-only and for path /), and the remember-me and known-device
+    cookies are as strict as the session's: Secure, HttpOnly, SameSite=Lax."""
     for name, value in {
         "APP_ENV": "production",
         "SECRET_KEY": "p" * 40,
@@ -344,7 +345,7 @@ def test_production_cookies_carry_the_host_prefix_and_remember_me_is_as_strict(d
     )
     assert signed_in.status_code == 302, signed_in.status_code
     cookies = {header.split("=", 1)[0]: header for header in signed_in.headers.getlist("Set-Cookie")}
-    assert set(cookies) == {"__Host-session", "__Host-remember_token"}
+    assert set(cookies) == {"__Host-session", "__Host-remember_token", "__Host-known_device"}
     for header in cookies.values():
         attributes = {part.strip().split("=", 1)[0].lower() for part in header.split(";")[1:]}
         assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes, header

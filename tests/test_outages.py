@@ -25,7 +25,7 @@ def test_pages_answer_503_with_retry_after_and_the_styled_page(app_without_datab
     (inside the view), the answer is the styled 503 page, shown as to a visitor."""
     client = app_without_database.test_client()
     with app_without_database.test_request_context():
-        client.set_cookie(cookie, "a-session-id" if cookie == "session" else encode_cookie("1:1"))
+        client.set_cookie(cookie, "a-session-id" if cookie == "session" else encode_cookie("1:1:a-login-token"))
     with caplog.at_level(logging.ERROR):
         response = client.get("/settings")
     assert response.status_code == 503

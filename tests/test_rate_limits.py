@@ -1,11 +1,14 @@
 """Abuse limits: sign-in, sign-up, search and uploads per address and per account (Flask-Limiter),
-socket events and messages per user, counters shared by workers through Redis, and a sign-in that
-answers an unknown name exactly like a wrong password."""
+wrong passwords slowed down by a growing delay (strangers' guesses never keep the owner's browser
+out; re-entered passwords in the settings limited too), socket events and messages per user,
+counters shared by workers through Redis, and a sign-in that answers an unknown name exactly like a
+wrong password."""
 
 import io
 import json
 import re
 import statistics
+import threading
 import time
 import uuid
 
@@ -18,7 +21,8 @@ from app.config import STRONG_PASSWORD_HASH
 from app.extensions import db
 from app.models.avatar import UploadedPicture
 from app.models.chat import Message
-from app.services import accounts
+from app.models.user import User
+from app.services import ServiceError, accounts
 from tests.conftest import (
     TEST_PASSWORD,
     AuthActions,
@@ -38,7 +42,11 @@ MEASURED_HASH = "scrypt:16384:8:1"
 LIMITS = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_LOGIN_PER_ADDRESS": "6/minute",
-    "RATELIMIT_LOGIN_PER_ACCOUNT": "3/minute",
+    "RATELIMIT_PASSWORD_FREE_FAILURES": 3,
+    "RATELIMIT_PASSWORD_ADDRESS_FREE_FAILURES": 5,
+    "RATELIMIT_PASSWORD_ACCOUNT_FREE_FAILURES": 4,
+    "RATELIMIT_PASSWORD_MAX_DELAY": 2,
+    "RATELIMIT_PASSWORD_FAILURE_WINDOW": 60,
     "RATELIMIT_REGISTER_PER_ADDRESS": "2/minute",
     "RATELIMIT_SEARCH_PER_USER": "4/minute",
     "RATELIMIT_SEARCH_PER_ADDRESS": "6/minute",
@@ -91,27 +99,146 @@ def _signed_in(limited_app, address: str = "10.0.0.1"):
     return client, username
 
 
-def test_failed_sign_ins_against_one_account_are_limited_from_any_address(limited_app):
-    """Three wrong passwords lock the account for a while, whichever addresses they came from; the
-    answer is the 429 page with Retry-After, and other accounts are untouched."""
-    _client, victim = _signed_in(limited_app, "10.9.9.9")
+def _guess_until_refused(client, username: str, addresses, most: int = 12) -> list:
+    """Wrong passwords for `username`, one from each address in turn, until one is refused (429);
+    the responses."""
+    responses = []
+    for _ in range(most):
+        responses.append(_login(client, username, "wrong password!", next(addresses)))
+        if responses[-1].status_code == 429:
+            break
+    return responses
+
+
+def _logout(client) -> None:
+    token = extract_csrf(client.get("/").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def _addresses(prefix: str):
+    return (f"{prefix}.{index}" for index in range(1, 255))
+
+
+def test_strangers_wrong_passwords_never_keep_the_owners_browser_out(limited_app):
+    """Wrong passwords for one account from many addresses slow the guessers down (429 with a short
+    Retry-After), but the owner's browser, which signed in before, gets in with the right password at
+    once: from its usual address and from a new one. Other accounts are untouched."""
+    owner, victim = _signed_in(limited_app, "10.9.9.9")
+    _logout(owner)
     _other_client, bystander = _signed_in(limited_app, "10.9.9.8")
     attacker = limited_app.test_client()
-    for index in range(3):
-        assert _login(attacker, victim, "wrong password!", f"10.0.1.{index}").status_code == 422
-    refused = _login(attacker, victim, TEST_PASSWORD, "10.0.1.99")
-    assert refused.status_code == 429
-    assert b"Too many attempts" in refused.data
-    assert int(refused.headers["Retry-After"]) > 0
-    assert _login(limited_app.test_client(), bystander, TEST_PASSWORD, "10.0.1.98").status_code == 302
+    guesses = _guess_until_refused(attacker, victim, _addresses("10.0.1"))
+    assert _login(owner, victim, TEST_PASSWORD, "10.9.9.9").status_code == 302
+    refused = guesses[-1]
+    assert refused.status_code == 429 and b"Too many wrong passwords" in refused.data
+    assert 0 < int(refused.headers["Retry-After"]) <= LIMITS["RATELIMIT_PASSWORD_MAX_DELAY"]
+    _logout(owner)
+    assert _login(owner, victim, TEST_PASSWORD, "10.7.7.7").status_code == 302
+    assert _login(limited_app.test_client(), bystander, TEST_PASSWORD, "10.0.1.251").status_code == 302
+    record(
+        "Abuse",
+        "Sign-in under attack: the owner's browser is let through",
+        {
+            "wrong passwords checked before strangers had to wait": len(guesses) - 1,
+            "Retry-After, s": int(refused.headers["Retry-After"]),
+            "owner's right password (known browser) answered": 302,
+        },
+        "Wrong passwords for one account, each from a new address, until one is refused (limits: "
+        f"{LIMITS['RATELIMIT_PASSWORD_ACCOUNT_FREE_FAILURES']} free failures per account, the delay doubling "
+        f"from 1 s up to {LIMITS['RATELIMIT_PASSWORD_MAX_DELAY']} s); then the owner signs in from a browser "
+        "that signed in before (its known-device cookie), from its old and from a new address.",
+    )
+
+
+def test_strangers_are_slowed_down_not_locked_out(limited_app):
+    """A browser the account does not know waits out a short, growing delay after the free failures,
+    never a long lockout: after Retry-After the right password gets in."""
+    _client, victim = _signed_in(limited_app, "10.0.2.200")
+    attacker = limited_app.test_client()
+    waits = []
+    addresses = _addresses("10.0.2")
+    for _ in range(3):
+        refused = _guess_until_refused(attacker, victim, addresses)[-1]
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+    assert all(0 < wait <= LIMITS["RATELIMIT_PASSWORD_MAX_DELAY"] for wait in waits), waits
+    time.sleep(waits[-1])
+    assert _login(limited_app.test_client(), victim, TEST_PASSWORD, "10.0.2.250").status_code == 302
+    record(
+        "Abuse",
+        "Sign-in from an unknown browser: slowed down, not locked out",
+        {"Retry-After of three refusals in a row, s": waits, "right password after waiting": 302},
+        "Wrong passwords from ever new addresses until refused, three times; then the right password from a new "
+        f"browser after the Retry-After (delay doubling from 1 s up to {LIMITS['RATELIMIT_PASSWORD_MAX_DELAY']} s).",
+    )
+
+
+def test_a_known_browser_guessing_wrong_is_slowed_down_too(limited_app):
+    """A known-device cookie is no licence to guess: its own wrong passwords slow it down."""
+    owner, victim = _signed_in(limited_app, "10.0.3.200")
+    _logout(owner)
+    guesses = _guess_until_refused(owner, victim, _addresses("10.0.3"))
+    assert guesses[-1].status_code == 429
+    assert len(guesses) - 1 <= LIMITS["RATELIMIT_PASSWORD_FREE_FAILURES"] + 4
 
 
 def test_an_unknown_account_is_limited_exactly_like_a_real_one(limited_app):
-    """The per-account limit is keyed by the name typed, so it cannot tell an attacker which exist."""
-    attacker = limited_app.test_client()
-    name = "ghost-" + uuid.uuid4().hex[:8]
-    statuses = [_login(attacker, name, "wrong password!", f"10.0.2.{index}").status_code for index in range(4)]
-    assert statuses == [422, 422, 422, 429]
+    """The limits are keyed by the name typed, so they cannot tell an attacker which accounts exist."""
+    _client, real = _signed_in(limited_app, "10.0.4.200")
+    statuses = {}
+    for name, prefix in ((real, "10.0.5"), ("ghost-" + uuid.uuid4().hex[:8], "10.0.6")):
+        statuses[name] = [
+            response.status_code
+            for response in _guess_until_refused(limited_app.test_client(), name, _addresses(prefix))
+        ]
+    assert statuses[real] == statuses[next(name for name in statuses if name != real)]
+    assert statuses[real][-1] == 429
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "extra"),
+    [
+        (
+            "/settings/password",
+            "current_password",
+            {"new_password": "N3w-Passw0rd!", "confirm_password": "N3w-Passw0rd!"},
+        ),
+        ("/settings/delete", "password", {}),
+    ],
+)
+def test_re_entered_passwords_in_the_settings_are_limited_too(limited_app, monkeypatch, path, field, extra):
+    """25 rapid wrong guesses at the current password (password change, account deletion): only the
+    free failures and one per delay are checked, the rest refused with 429 and Retry-After, nothing
+    changes, and the right password waits its turn like a wrong one."""
+    client, username = _signed_in(limited_app, "10.0.7.1")
+    checked = []
+    real = accounts._verify_password
+    monkeypatch.setattr(accounts, "_verify_password", lambda *args: checked.append(1) or real(*args))
+
+    def guess(password):
+        token = extract_csrf(
+            client.get("/settings/password" if "password" in path else "/settings").get_data(as_text=True)
+        )
+        return client.post(path, data={field: password, "csrf_token": token, **extra}, **_from("10.0.7.1"))
+
+    started = time.monotonic()
+    statuses = [guess(f"wrong guess {index}").status_code for index in range(25)]
+    seconds = time.monotonic() - started
+    refused = guess(TEST_PASSWORD)
+    assert set(statuses) == {422, 429}
+    # The free failures, then one per delay (1 s, 2 s, ...): a generous ceiling for a slow machine.
+    assert len(checked) <= LIMITS["RATELIMIT_PASSWORD_FREE_FAILURES"] + 1 + int(seconds), (len(checked), seconds)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    with limited_app.app_context():
+        user = accounts.find_user(username)
+        assert user is not None and accounts.verify_password(user, TEST_PASSWORD)
+    record(
+        "Abuse",
+        f"Re-entered password guesses ({path})",
+        {"guesses": 25, "checked": len(checked), "refused with 429": statuses.count(429), "seconds": seconds},
+        f"25 wrong current passwords posted as fast as the test client goes; limits: "
+        f"{LIMITS['RATELIMIT_PASSWORD_FREE_FAILURES']} free failures, then one check per delay doubling from 1 s.",
+    )
 
 
 def test_successful_sign_ins_do_not_use_up_the_account_limit(limited_app):
@@ -127,6 +254,38 @@ def test_sign_in_attempts_from_one_address_are_limited(limited_app):
     statuses = [_login(attacker, unique_username(), "wrong password!", "10.0.4.1").status_code for _ in range(7)]
     assert statuses == [422] * 6 + [429]
     assert _login(attacker, unique_username(), "wrong password!", "10.0.4.2").status_code == 422
+
+
+def test_parallel_wrong_passwords_cannot_all_pass_as_free(limited_app):
+    """Twelve guesses at once against one account: each is counted before its (slow) check, so only
+    the free failures and one delay slot are checked; the rest are refused without hashing."""
+    limited_app.config["PASSWORD_HASH_METHOD"] = MEASURED_HASH  # slow enough for the checks to overlap
+    with limited_app.test_request_context():
+        user_id = accounts.register_user(unique_username(), TEST_PASSWORD).id
+    guesses = 12
+    barrier = threading.Barrier(guesses)
+    outcomes = [None] * guesses
+
+    def guess(index: int) -> None:
+        with limited_app.test_request_context():
+            user = db.session.get(User, user_id)
+            barrier.wait(timeout=30)
+            try:
+                accounts.check_current_password(user, f"wrong {index}", "password", "wrong")
+            except ServiceError as error:
+                outcomes[index] = error.code
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(index,)) for index in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    checked = outcomes.count("wrong_password")
+    assert checked + outcomes.count("rate_limited") == guesses, outcomes
+    # The free ones and one slot; one more if a thread started after the first slot's second passed.
+    assert checked <= LIMITS["RATELIMIT_PASSWORD_FREE_FAILURES"] + 2, outcomes
 
 
 def test_sign_ups_from_one_address_are_limited_and_the_refused_one_stores_nothing(limited_app):
@@ -268,13 +427,24 @@ def limited_workers(postgres_databases, redis_url, tmp_path_factory):
 
 
 def test_failed_sign_ins_are_counted_across_workers(limited_workers):
-    """Wrong passwords spread over two workers add up: the fourth attempt is refused on either."""
+    """Wrong passwords spread over two workers add up: strangers are soon refused on either, while
+    the owner's browser (it signed up here) still gets in, on either worker."""
     first, second = limited_workers
     victim = HttpUser(first.url).register()
-    attempts = [HttpUser(server.url).login(victim.username, "wrong password!") for server in (first, second, first)]
-    assert [response.status_code for response in attempts] == [422, 422, 422]
-    assert HttpUser(second.url).login(victim.username, TEST_PASSWORD).status_code == 429
-    assert HttpUser(first.url).login(victim.username, TEST_PASSWORD).status_code == 429
+    statuses = []
+    for index in range(12):
+        statuses.append(HttpUser((first, second)[index % 2].url).login(victim.username, "wrong password!").status_code)
+        if statuses[-1] == 429:
+            break
+    free = LIMITS["RATELIMIT_PASSWORD_FREE_FAILURES"]
+    assert statuses[:free] == [422] * free and statuses[-1] == 429 and len(statuses) <= free + 3, statuses
+    assert victim.logout().ok
+    owner_on_second = HttpUser(second.url)
+    owner_on_second.http.cookies.update(victim.http.cookies)
+    for owner in (owner_on_second, victim):
+        response = owner.login(victim.username, TEST_PASSWORD)
+        assert response.ok and "/login" not in response.url, response.status_code
+        assert owner.logout().ok
 
 
 def test_socket_events_over_the_limit_get_a_clear_error_and_the_socket_stays(limited_workers, open_socket):

@@ -1,6 +1,7 @@
 """A session that ends while its sockets stay open (its disconnect missed, say the push was lost):
 the next event on such a socket is not carried out; the socket is told the session ended and is
-closed. The old cookie opens nothing any more."""
+closed. The old cookie opens nothing any more. A remember-me cookie lasts only as long as its login:
+logging out (or a password change) ends it on the server."""
 
 import uuid
 
@@ -9,6 +10,7 @@ import socketio
 from sqlalchemy import create_engine, text
 
 from app.config import normalize_database_url
+from tests.conftest import TEST_PASSWORD, HttpUser
 from tests.realtime import direct_chat, history
 
 ENDED = {"message": "Your session has ended. Sign in again."}
@@ -61,3 +63,76 @@ def test_logout_tells_the_sessions_open_tabs_before_closing_them(http_user, open
     for tab in (first, second):
         assert tab.wait_for("session_ended") == [ENDED]
         assert tab.disconnected.wait(10)
+
+
+def _remembered_login(user) -> str:
+    """Sign `user` in (again) with "keep me signed in"; the remember-me cookie it was given."""
+    if _signed_in(user):
+        assert user.logout().ok
+    response = user.post_form("/login", {"username": user.username, "password": TEST_PASSWORD, "remember": "y"})
+    assert response.ok and "/login" not in response.url
+    return user.http.cookies["remember_token"]
+
+
+def _signed_in(user) -> bool:
+    page = user.http.get(user.base_url + "/settings", allow_redirects=False, timeout=10)
+    return page.status_code == 200
+
+
+def _with_only(live_server, remember_cookie: str) -> HttpUser:
+    """A browser that holds nothing but a copy of a remember-me cookie."""
+    thief = HttpUser(live_server.url)
+    thief.http.cookies.set("remember_token", remember_cookie)
+    return thief
+
+
+def test_a_remember_me_cookie_copied_before_logout_signs_in_nowhere_after_it(live_server, http_user, open_socket):
+    """The copy works while the login lasts (over HTTP and for a socket); once its owner signs out,
+    it signs in neither a page nor a socket, and a session restored from it earlier is ended too.
+    The same person's remembered login on another device is untouched."""
+    ana = http_user().register()
+    copied = _remembered_login(ana)
+    restored_earlier = _with_only(live_server, copied)
+    assert _signed_in(restored_earlier)
+    open_socket(_with_only(live_server, copied)).close()
+    other_device = http_user()
+    other_device.username = ana.username
+    other_cookie = _remembered_login(other_device)
+
+    assert ana.logout().ok
+    assert not _signed_in(_with_only(live_server, copied))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        open_socket(_with_only(live_server, copied))
+    assert not _signed_in(restored_earlier)
+    assert _signed_in(_with_only(live_server, other_cookie))
+    open_socket(_with_only(live_server, other_cookie)).close()
+
+
+def test_a_socket_with_only_a_remember_me_cookie_copied_before_logout_is_refused(live_server, http_user, open_socket):
+    """The socket side alone: a copy that connected while the login lasted is refused after it."""
+    ana = http_user().register()
+    copied = _remembered_login(ana)
+    open_socket(_with_only(live_server, copied)).close()
+    assert ana.logout().ok
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        open_socket(_with_only(live_server, copied))
+
+
+def test_a_password_change_ends_every_remembered_login_but_its_own(live_server, http_user, open_socket):
+    """Changing the password ends the remember-me cookies of every device; the device that changed
+    it stays signed in and gets a new one."""
+    ana = http_user().register()
+    laptop = http_user()
+    laptop.username = ana.username
+    laptop_cookie = _remembered_login(laptop)
+    _remembered_login(ana)
+    new_password = "N3w-Passw0rd!"
+    response = ana.post_form(
+        "/settings/password",
+        {"current_password": TEST_PASSWORD, "new_password": new_password, "confirm_password": new_password},
+    )
+    assert response.ok and "/settings/password" not in response.url, response.text[:300]
+    assert not _signed_in(_with_only(live_server, laptop_cookie))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        open_socket(_with_only(live_server, laptop_cookie))
+    assert _signed_in(_with_only(live_server, ana.http.cookies["remember_token"]))

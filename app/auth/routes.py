@@ -1,14 +1,15 @@
 """Account pages: thin views over app.services.accounts."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
 
-from app.auth import bp
+from app.auth import bp, known_devices
 from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
-from app.auth.session import end_session, start_session
+from app.auth.session import end_session, sign_in, start_session
 from app.forms import form_status, show_service_error
 from app.navigation import local_redirect_target
-from app.rate_limits import limit_login, limit_register
+from app.rate_limits import RateLimited, check_login_address, limit_register
 from app.services import ServiceError, accounts, rooms
 
 
@@ -35,20 +36,30 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limit_login
 def login():
-    """Show the sign-in form; on valid credentials sign in and go to `next` or home."""
+    """Show the sign-in form; on valid credentials sign in and go to `next` or home. Attempts are
+    limited per address, and wrong passwords slow down further ones (app.rate_limits)."""
     next_page = local_redirect_target(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_page or url_for("main.index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
-        if user is None:
-            form.form_errors.append("Wrong username or password.")
-        else:
-            start_session(user, remember=form.remember.data)
-            return redirect(next_page or url_for("main.index"))
+    user = None
+    try:
+        if request.method == "POST":
+            check_login_address()
+        if form.validate_on_submit():
+            user = accounts.authenticate(
+                form.username.data, form.password.data, address=get_remote_address(), device=known_devices.read()
+            )
+            if user is None:
+                form.form_errors.append("Wrong username or password.")
+    except RateLimited as error:
+        form.form_errors.append(error.message)
+        page = render_template("auth/login.html", form=form)
+        return page, 429, {"Retry-After": str(error.retry_after)}
+    if user is not None:
+        start_session(user, remember=form.remember.data)
+        return redirect(next_page or url_for("main.index"))
     return render_template("auth/login.html", form=form), form_status(form)
 
 
@@ -70,10 +81,14 @@ def change_password():
             accounts.change_password(user, form.current_password.data, form.new_password.data)
         except ServiceError as error:
             show_service_error(form, error)
+            if isinstance(error, RateLimited):
+                page = render_template("auth/change_password.html", form=form, password_rules=accounts.PASSWORD_RULES)
+                return page, 429, {"Retry-After": str(error.retry_after)}
         else:
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-            # Same session id (its sockets stay in their room), new login id with the new auth version.
-            login_user(user, remember=remembered)
+            # Same session id (its sockets stay in their room), new login id with the new auth version
+            # (and a new remembered login: the password change ended every one).
+            sign_in(user, remember=remembered)
             rooms.disconnect_user(user.id, except_session_id=session.sid)
             flash("Your password has been changed. Your other sessions were signed out.", "success")
             return redirect(url_for("main.index"))

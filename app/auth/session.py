@@ -1,28 +1,45 @@
 """Starting and ending a signed-in browser session (the HTTP side of Flask-Login)."""
 
-from flask import current_app, flash, session
-from flask_login import login_user, logout_user
+from flask import current_app, flash, request, session
+from flask_login import current_user, login_user, logout_user
+from flask_login.utils import decode_cookie
 
+from app.auth import known_devices
 from app.models.user import User
-from app.services import rooms
+from app.services import remembered_logins, rooms
 
 
 def start_session(user: User, remember: bool) -> None:
-    """Sign the user in under a fresh session id, so an id planted before login is worthless."""
+    """Sign the user in under a fresh session id, so an id planted before login is worthless; the
+    browser becomes a known device of the account."""
     current_app.session_interface.regenerate(session)
+    sign_in(user, remember)
+    known_devices.add(user)
+
+
+def sign_in(user: User, remember: bool) -> None:
+    """Sign the user in in this session; with `remember`, as a new remembered login whose id the
+    remember-me cookie carries (Flask-Login writes the cookie from the session's login id)."""
     login_user(user, remember=remember)
+    if remember:
+        session["_user_id"] = remembered_logins.remember(user)
 
 
 def end_session(farewell: str) -> None:
-    """Sign out: the session's data and id are destroyed and its open sockets disconnected.
+    """Sign out: the session's data and id are destroyed, its open sockets disconnected, and the
+    remembered login it holds (or its remember-me cookie names) ends, so a copy of the cookie is dead.
 
     `farewell` is flashed in the new, anonymous session that takes its place.
     """
     old_session_id = session.sid
+    current_user.is_authenticated  # noqa: B018 - loads the user: a cookie-only visitor's login id is in the session now
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    login_ids = (session.get("_user_id"), decode_cookie(cookie) if cookie else None)
     logout_user()
     # logout_user() leaves a note for Flask-Login to delete the remember-me cookie; keep only that.
     remember_note = session.get("_remember")
     session.clear()
+    remembered_logins.forget(*login_ids)
     rooms.disconnect_session(old_session_id)
     if remember_note:
         session["_remember"] = remember_note

@@ -2,7 +2,7 @@
 
 from app.models.avatar import Avatar, UploadedPicture
 from app.models.chat import Attachment, Conversation, Membership, Mention, Message, Reaction
-from app.models.session import ServerSession
+from app.models.session import RememberedLogin, ServerSession
 from app.models.social import Block, Friendship
 from app.models.user import User
 
@@ -16,6 +16,7 @@ __all__ = [
     "Mention",
     "Message",
     "Reaction",
+    "RememberedLogin",
     "ServerSession",
     "UploadedPicture",
     "User",

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
-from app.services import ServiceError, parse_db_int
+from app.rate_limits import KnownDevice, current_password_keys, password_attempt, sign_in_keys
+from app.services import ServiceError, remembered_logins
 from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
@@ -139,17 +140,24 @@ def register_user(username: str, password: str, first_name: str = "", last_name:
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
+def authenticate(
+    username: str, password: str, address: str | None = None, device: KnownDevice | None = None
+) -> User | None:
     """The user when the username and password match, else None.
 
     An unknown username is checked against a dummy hash of the same cost, so it takes as long and
-    answers the same as a wrong password.
+    answers the same as a wrong password. With the client's `address` (and its known-device cookie,
+    if any) the attempt counts against the sign-in limits (app.rate_limits.sign_in_keys), which may
+    raise TooManyAttempts before any hash is checked.
     """
     dummy = _dummy_hash()
     user = find_user(username)
     password = (password or "")[: PASSWORD_MAX_LENGTH + 1]
-    if not _verify_password(user.password_hash if user else dummy, password) or user is None:
-        return None
+    keys = sign_in_keys(username, user.id if user else None, address, device) if address is not None else []
+    with password_attempt(keys) as attempt:
+        if not _verify_password(user.password_hash if user else dummy, password) or user is None:
+            return None
+        attempt.succeeded()
     method = current_app.config["PASSWORD_HASH_METHOD"]
     if not user.password_hash.startswith(method + "$"):
         # The configured cost changed since this hash was made: upgrade it while we know the password.
@@ -159,32 +167,39 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def verify_password(user: User, password: str) -> bool:
-    """Whether password is the user's password."""
+    """Whether password is the user's password (unlimited: see check_current_password)."""
     return _verify_password(user.password_hash, (password or "")[: PASSWORD_MAX_LENGTH + 1])
+
+
+def check_current_password(user: User, password: str, field: str, message: str) -> None:
+    """A signed-in user re-entering their password: ServiceError `message` on `field` when wrong.
+    Wrong ones count against the same limit as sign-ins (per account); over it, TooManyAttempts is
+    raised without checking."""
+    with password_attempt(current_password_keys(user.id)) as attempt:
+        right = verify_password(user, password)
+        if right:
+            attempt.succeeded()
+    if not right:
+        raise ServiceError(message, field, code="wrong_password")
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Set a new password after checking the current one; every other session of the user ends."""
-    if not verify_password(user, current_password):
-        raise ServiceError("That is not your current password.", "current_password", code="wrong_password")
+    check_current_password(user, current_password, "current_password", "That is not your current password.")
     set_password(user, new_password, field="new_password")
 
 
 def set_password(user: User, new_password: str, field: str = "password") -> None:
-    """Give the user a new password (rules checked); every existing session of theirs stops working."""
+    """Give the user a new password (rules checked); every existing session and remembered login of
+    theirs stops working."""
     check_password(new_password, field)
     user.password_hash = hash_password(new_password)
     user.auth_version += 1
+    remembered_logins.forget_all(user.id)
     db.session.commit()
 
 
 def load_user(login_id: str) -> User | None:
-    """Resolve the id Flask-Login stored ("<user id>:<auth version>") to a user, if still valid."""
-    user_id, _, version = (login_id or "").partition(":")
-    user_id, version = parse_db_int(user_id, minimum=1), parse_db_int(version)
-    if user_id is None or version is None:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.auth_version != version:
-        return None
-    return user
+    """Resolve the id Flask-Login stored ("<user id>:<auth version>[:<remembered login token>]") to
+    a user, if still valid (app.services.remembered_logins)."""
+    return remembered_logins.load_user(login_id)

@@ -85,8 +85,7 @@ def export_data(user: User) -> dict:
 def delete_account(user: User, password: str) -> None:
     """Delete the account after checking the password: profile, picture, friendships, requests and
     blocks go; every session of it stops working (its user no longer loads)."""
-    if not accounts.verify_password(user, password):
-        raise ServiceError("That is not your password.", "password", code="wrong_password")
+    accounts.check_current_password(user, password, "password", "That is not your password.")
     upload = user.avatar_upload
     db.session.delete(user)
     db.session.commit()

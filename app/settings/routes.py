@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app.auth.session import end_session
 from app.forms import ActionForm, form_status, show_service_error
-from app.rate_limits import limit_upload
+from app.rate_limits import RateLimited, limit_upload
 from app.services import ServiceError, avatars, profiles, rooms, social
 from app.settings import bp
 from app.settings.forms import AvatarUploadForm, ChooseAvatarForm, DeleteAccountForm, PrivacyForm, ProfileForm
@@ -148,6 +148,9 @@ def delete_account():
             profiles.delete_account(current_user._get_current_object(), form.password.data)
         except ServiceError as error:
             show_service_error(form, error)
+            if isinstance(error, RateLimited):
+                page, _status = _index_page(delete_form=form)
+                return page, 429, {"Retry-After": str(error.retry_after)}
         else:
             end_session("Your account has been deleted.")
             rooms.disconnect_user(user_id)
