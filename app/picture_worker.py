@@ -103,8 +103,10 @@ def attachment(data: bytes, picture_format: str) -> tuple[dict, list[bytes]]:
             and frames * width * height <= ANIMATION_MAX_PIXELS
         )
         if animated:
-            sequence = [_clean_frame(frame) for frame in ImageSequence.Iterator(image)]
-            durations = [frame.info.get("duration", 100) for frame in ImageSequence.Iterator(image)]
+            sequence, durations = [], []
+            for frame in ImageSequence.Iterator(image):  # one pass: every frame decoded once
+                sequence.append(_clean_frame(frame))
+                durations.append(frame.info.get("duration", 100))
             first = sequence[0]
             first.save(
                 output,
