@@ -10,6 +10,7 @@ time: across workers with REDIS_URL, per worker without.
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ TOO_SLOW = "This picture takes too long to process; try a smaller one."
 STILL_BUSY = "Your previous picture is still being processed. Wait until it is done, then try again."
 SERVER_BUSY = "The server is busy with other pictures. Try again in a minute."
 FAILED = "That picture could not be processed."
+# All the worker gets of the server's environment: never its secrets (SECRET_KEY, DATABASE_URL, ...).
+WORKER_ENVIRONMENT = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "TMPDIR")
 # Killed for its CPU time (SIGXCPU at the soft limit, SIGKILL at the hard one) or by our deadline.
 KILLED = {-signal.SIGXCPU, -signal.SIGKILL}
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
@@ -88,6 +91,7 @@ def _run(job: str, data: bytes, field: str, cpu_seconds: int, deadline: int) -> 
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env={name: os.environ[name] for name in WORKER_ENVIRONMENT if name in os.environ},
     )
     watchdog = threading.Timer(deadline, worker.kill)
     watchdog.start()
