@@ -86,13 +86,17 @@ def _run(job: str, data: bytes, field: str, cpu_seconds: int, deadline: int) -> 
     # Under eventlet and gevent the subprocess and threading modules are the green ones: waiting
     # here is green. (A timer rather than communicate's timeout: eventlet raises its own copy of
     # TimeoutExpired.)
-    worker = subprocess.Popen(
-        [sys.executable, "-I", str(WORKER), job, str(cpu_seconds)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={name: os.environ[name] for name in WORKER_ENVIRONMENT if name in os.environ},
-    )
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-I", str(WORKER), job, str(cpu_seconds)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={name: os.environ[name] for name in WORKER_ENVIRONMENT if name in os.environ},
+        )
+    except OSError:  # no process to be had (out of memory or process slots): like a full lane
+        log.exception("picture job %s could not start", job)
+        raise ServiceError(SERVER_BUSY, field, code="unavailable") from None
     watchdog = threading.Timer(deadline, worker.kill)
     watchdog.start()
     try:
