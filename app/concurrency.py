@@ -1,5 +1,11 @@
 """The async server's concurrency: which green library runs this process, and running blocking,
-CPU-heavy work without stalling that library's other clients."""
+CPU-heavy work without stalling that library's other clients.
+
+Work runs in lanes, each with slots of its own, so one kind of work can never take another's:
+password hashing (HASHING) keeps every core but one whatever else is going on; checking uploaded
+files (FILES) has a slot of its own; pictures are decoded in subprocesses (app.services.pictures),
+at most PICTURE_WORKERS at once, in the PICTURES lane.
+"""
 
 import os
 import sys
@@ -9,7 +15,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-_slots: threading.BoundedSemaphore | None = None
+HASHING = "hashing"
+FILES = "files"
+PICTURES = "pictures"
+
+_lanes: dict[str, threading.BoundedSemaphore] = {}
 
 
 def green_library() -> str | None:
@@ -21,26 +31,28 @@ def green_library() -> str | None:
     return None
 
 
-def _job_slots() -> threading.BoundedSemaphore:
-    """How many blocking jobs may run at once: every core but one, which stays with the event loop.
-    Made on first use, after run.py's patching, so that waiting for a slot is green."""
-    global _slots
-    if _slots is None:
-        _slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
-    return _slots
+def lane(name: str, slots: int | None = None) -> threading.BoundedSemaphore:
+    """The slots of lane `name`: HASHING gets every core but one (which stays with the event loop),
+    FILES one, any other lane `slots` (given on first use). Made on first use, after run.py's
+    patching, so that waiting for a slot is green."""
+    if name not in _lanes:
+        size = {HASHING: max(1, (os.cpu_count() or 2) - 1), FILES: 1}.get(name, slots)
+        _lanes[name] = threading.BoundedSemaphore(max(1, size or 1))
+    return _lanes[name]
 
 
-def run_blocking(fn: Callable[..., T], *args, **kwargs) -> T:
+def run_blocking(fn: Callable[..., T], *args, lane_name: str = HASHING, **kwargs) -> T:
     """Call fn in a real thread of the green library's pool when the server is green, else directly.
 
     Password hashing (scrypt at OWASP cost takes a few hundred milliseconds of CPU) releases the GIL,
     so in a real thread it leaves the event loop free to serve every other socket meanwhile. Jobs
-    beyond the free cores wait their turn: a burst of logins queues instead of starving the loop.
+    beyond their lane's slots wait their turn: a burst of logins queues instead of starving the loop,
+    and a burst of uploads (lane_name=FILES) queues behind its own slot, never behind a login's.
     """
     library = green_library()
     if library is None:
         return fn(*args, **kwargs)
-    with _job_slots():
+    with lane(lane_name):
         if library == "eventlet":
             from eventlet import tpool
 

@@ -127,6 +127,10 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "MESSAGE_EDIT_WINDOW_SECONDS": _env_number("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60),
         # The largest image or file a message may carry.
         "ATTACHMENT_MAX_BYTES": attachment_max_bytes,
+        # Each uploaded picture is re-encoded in a subprocess ended after this many seconds of CPU
+        # time (the upload is refused as too slow to process), at most PICTURE_WORKERS at once.
+        "PICTURE_CPU_SECONDS": max(1, _env_number("PICTURE_CPU_SECONDS", 10)),
+        "PICTURE_WORKERS": max(1, _env_number("PICTURE_WORKERS", 1)),
         # Room for the largest attachment and its form; larger bodies get the 413 page.
         "MAX_CONTENT_LENGTH": attachment_max_bytes + 1024 * 1024,
         # An upload must be sent within this long; a purge deletes it a few minutes later if it was not.

@@ -30,6 +30,29 @@ def noise_png(side: int) -> bytes:
     return output.getvalue()
 
 
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def hostile_png(side: int = 5000) -> bytes:
+    """A side x side RGBA PNG (5000: 25 megapixels, 6.8 MB) whose alpha channel is sparse noise (one
+    pixel in eight is 1): the costliest picture to re-encode we know of that fits the limits, since
+    zlib's level 9 (PNG optimize=True) follows long match chains through it. Written by hand (no
+    row filters, zlib level 1) to be made in about a second."""
+    noise = os.urandom(side * side).translate(bytes(1 if byte < 32 else 0 for byte in range(256)))
+    pixels = bytearray(b"\xc8\xc8\xc8\x00" * (side * side))
+    pixels[3::4] = noise
+    stride = side * 4
+    rows = b"".join(b"\x00" + pixels[row * stride : (row + 1) * stride] for row in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlacing
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows, 1))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def png_claiming_size(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge canvas: a decompression bomb as far as the header goes."""
     data = bytearray(picture("PNG", size=(8, 8)))

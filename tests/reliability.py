@@ -33,6 +33,7 @@ SUITE = [
     "tests/test_model_check.py",
     "tests/test_rate_limits.py",
     "tests/test_abuse_search.py",
+    "tests/test_abuse_pictures.py",
 ]
 
 

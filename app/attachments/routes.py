@@ -13,7 +13,7 @@ from app.serializers import attachment_dict
 from app.services import ServiceError, attachments
 
 # Status per refusal: a conversation one is not in answers as one that does not exist.
-STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413, "quota": 429}
+STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413, "quota": 429, "busy": 429, "unavailable": 503}
 # Served files never run as a page of the site: no scripts, no plugins, a unique origin.
 SANDBOX = "default-src 'none'; sandbox"
 

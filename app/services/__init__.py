@@ -36,3 +36,13 @@ def page_size(limit, default: int, maximum: int) -> int:
     if not is_db_int(limit, minimum=1) or limit > maximum:
         raise ServiceError(f"limit must be a whole number from 1 to {maximum}.", "limit", code="invalid")
     return limit
+
+
+def release_db_connection() -> None:
+    """Hand the session's pooled connection back before a long wait (a password hash, a picture
+    being processed) when nothing is waiting to be written: a burst of such waits would otherwise
+    hold every connection of the pool. The session opens a new transaction on its next query."""
+    from app.extensions import db
+
+    if not (db.session.new or db.session.dirty or db.session.deleted):
+        db.session.commit()  # nothing to write: this only ends the transaction and returns its connection

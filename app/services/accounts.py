@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.concurrency import run_blocking
+from app.concurrency import HASHING, run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 from app.rate_limits import KnownDevice, current_password_keys, password_attempt, sign_in_keys
-from app.services import ServiceError, remembered_logins
+from app.services import ServiceError, release_db_connection, remembered_logins
 from app.services.text import clean_line
 
 USERNAME_MIN_LENGTH = 3
@@ -95,11 +95,10 @@ def _verify_password(password_hash: str, password: str) -> bool:
 
 
 def _hash_off_the_pool(fn, *args, **kwargs):
-    """Run a hash off the event loop without holding a pooled database connection meanwhile: a burst
-    of logins waiting their turn to hash would otherwise take every connection of the pool."""
-    if not (db.session.new or db.session.dirty or db.session.deleted):
-        db.session.commit()  # nothing to write: this only ends the transaction and returns its connection
-    return run_blocking(fn, *args, **kwargs)
+    """Run a hash off the event loop, in hashing's own lane, without holding a pooled database
+    connection meanwhile."""
+    release_db_connection()
+    return run_blocking(fn, *args, lane_name=HASHING, **kwargs)
 
 
 _dummy_hashes: dict[str, str] = {}

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image
 from sqlalchemy import and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import undefer
 
-from app.concurrency import run_blocking
+from app.concurrency import FILES, run_blocking
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.chat import FILE, FILENAME_MAX_LENGTH, IMAGE, Attachment, Membership, Message
 from app.models.user import User
-from app.services import ServiceError, is_db_int
-from app.services.avatars import TOO_MANY_PIXELS, checked_image
+from app.picture_worker import TOO_MANY_PIXELS
+from app.services import ServiceError, is_db_int, pictures
 from app.services.conversations import require_member_target, send_refusal
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
@@ -29,12 +29,7 @@ IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "
 PDF_TYPE = "application/pdf"
 ZIP_TYPE = "application/zip"
 TEXT_TYPE = "text/plain"
-THUMBNAIL_SIZE = (320, 320)
 THUMBNAIL_TYPE = "image/webp"
-# An animated GIF keeps its frames when all of them together stay under this many pixels (and
-# frames); a bigger animation is stored as its first frame. Animated WebP and PNG keep their first.
-ANIMATION_MAX_PIXELS = 50_000_000
-ANIMATION_MAX_FRAMES = 500
 # An upload not sent within ATTACHMENT_UNSENT_TTL_SECONDS can no longer be sent; the purge deletes it
 # this much later, so a send that took it just in time never races the delete.
 PURGE_GRACE = timedelta(minutes=10)
@@ -137,7 +132,8 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
     over ATTACHMENT_MAX_BYTES (`too_large`) and anything that is not, by its bytes, a PNG, JPEG,
     WebP or GIF picture, a PDF, a zip archive or UTF-8 plain text (`invalid`); QuotaExceeded when it
     would take the user past ATTACHMENT_DAILY_QUOTA_BYTES. Pictures are decoded and re-encoded
-    without their metadata, with a WebP thumbnail.
+    without their metadata, with a WebP thumbnail, by app.services.pictures (refused as it says: one
+    at a time per user, within PICTURE_CPU_SECONDS).
     """
     target = require_member_target(user, conversation_id)
     refusal = send_refusal(user, target)
@@ -151,7 +147,7 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
         raise ServiceError(too_large_message(), "file", code="too_large")
     _check_quota(user, len(data))  # before decoding: a user out of budget costs no work
     name = filename if isinstance(filename, str) else ""
-    inspected = run_blocking(inspect, data, claims_picture=_extension(name) in PICTURE_EXTENSIONS)
+    inspected = inspect(data, user.id, claims_picture=_extension(name) in PICTURE_EXTENSIONS)
     attachment = Attachment(
         conversation_id=target.conversation_id,
         uploader_id=user.id,
@@ -252,13 +248,19 @@ def purge_unsent(between_batches=None) -> int:
             between_batches()
 
 
-def inspect(data: bytes, claims_picture: bool = False) -> Inspected:
+def inspect(data: bytes, uploader_id: int, claims_picture: bool = False) -> Inspected:
     """Tell what `data` is from its bytes (never its name) and prepare it for storing: pictures
-    re-encoded with a thumbnail, PDF, zip and text as they are. ServiceError for anything else; a
-    file whose name claims a picture must be one."""
+    re-encoded with a thumbnail (in a subprocess, app.services.pictures), PDF, zip and text as they
+    are (checked off the event loop). ServiceError for anything else; a file whose name claims a
+    picture must be one."""
     picture = _sniff_picture(data)
     if picture is not None:
-        return _reencode(data, picture)
+        encoded, width, height, thumbnail = pictures.attachment(uploader_id, data, picture, "file")
+        return Inspected(IMAGE, IMAGE_TYPES[picture], encoded, width, height, thumbnail)
+    return run_blocking(_inspect_file, data, claims_picture, lane_name=FILES)
+
+
+def _inspect_file(data: bytes, claims_picture: bool) -> Inspected:
     if claims_picture:
         raise ServiceError("That file is named like a picture but is not a PNG, JPEG, WebP or GIF.", "file")
     if data.startswith(b"%PDF-"):
@@ -293,67 +295,6 @@ def _is_plain_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return not BINARY_CONTROLS.search(text) and not MARKUP.search(data[:2048].lstrip(b"\xef\xbb\xbf"))
-
-
-def _clean_frame(frame: Image.Image, mode: str | None = None) -> Image.Image:
-    """A copy of a frame without metadata (EXIF, XMP, ICC, comments); transparency stays."""
-    copy = frame.convert(mode) if mode and frame.mode != mode else frame.copy()
-    copy.info = {key: value for key, value in frame.info.items() if key == "transparency" and copy.mode == frame.mode}
-    return copy
-
-
-def _reencode(data: bytes, picture_format: str) -> Inspected:
-    """Decode the picture (guarded against decompression bombs) and encode it again in the same
-    format: the orientation applied to the pixels, metadata dropped; plus a WebP thumbnail."""
-    output = io.BytesIO()
-    with checked_image(data, (picture_format,), "file", "That file is not a picture we can read.") as image:
-        frames = getattr(image, "n_frames", 1)
-        width, height = image.size
-        animated = (
-            picture_format == "GIF"
-            and 1 < frames <= ANIMATION_MAX_FRAMES
-            and frames * width * height <= ANIMATION_MAX_PIXELS
-        )
-        if animated:
-            sequence = [_clean_frame(frame) for frame in ImageSequence.Iterator(image)]
-            durations = [frame.info.get("duration", 100) for frame in ImageSequence.Iterator(image)]
-            first = sequence[0]
-            first.save(
-                output,
-                format="GIF",
-                save_all=True,
-                append_images=sequence[1:],
-                duration=durations,
-                loop=image.info.get("loop", 0),
-            )
-        else:
-            image.seek(0)
-            image.load()
-            first = ImageOps.exif_transpose(image)
-            if picture_format == "JPEG":
-                first = _clean_frame(first, first.mode if first.mode in ("L", "RGB") else "RGB")
-                first.save(output, format="JPEG", quality=90, optimize=True)
-            elif picture_format == "WEBP":
-                first = _clean_frame(first, "RGBA" if "A" in first.getbands() else "RGB")
-                first.save(output, format="WEBP", quality=90, method=4)
-            elif picture_format == "GIF":
-                first = _clean_frame(first)
-                first.save(output, format="GIF")
-            else:
-                keep = first.mode in ("1", "L", "LA", "RGB", "RGBA", "P", "I;16")
-                first = _clean_frame(first, None if keep else "RGBA")
-                first.save(output, format="PNG", optimize=True)
-        thumbnail = _thumbnail(first)
-    return Inspected(IMAGE, IMAGE_TYPES[picture_format], output.getvalue(), first.width, first.height, thumbnail)
-
-
-def _thumbnail(picture: Image.Image) -> bytes:
-    """The picture fit within THUMBNAIL_SIZE as a WebP (never enlarged)."""
-    small = picture.convert("RGBA" if "A" in picture.getbands() or "transparency" in picture.info else "RGB")
-    small.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
-    output = io.BytesIO()
-    small.save(output, format="WEBP", quality=80, method=4)
-    return output.getvalue()
 
 
 def _extension(name: str) -> str:

@@ -1,29 +1,18 @@
 """Avatars: the bundled set, uploaded pictures (checked and re-encoded) and initials pictures."""
 
 import hashlib
-import io
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from xml.sax.saxutils import escape
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.concurrency import run_blocking
 from app.extensions import db
 from app.models.avatar import INITIALS_PALETTE, Avatar, UploadedPicture
 from app.models.user import User
-from app.services import ServiceError, is_db_int
+from app.picture_worker import AVATAR_SIZE  # noqa: F401 - the size of every avatar
+from app.services import ServiceError, is_db_int, pictures
 
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
-UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP")
-# Pictures are decoded only below this size: a small file claiming a huge canvas (a decompression
-# bomb) is refused from its header, before any pixel is decoded.
-UPLOAD_MAX_PIXELS = 25_000_000
-AVATAR_SIZE = 256
-TOO_MANY_PIXELS = "That picture has too many pixels (at most 25 megapixels)."
 
 
 def list_avatars() -> list[Avatar]:
@@ -70,13 +59,14 @@ def upload_avatar(user: User, data: bytes) -> None:
     """Check an uploaded picture, re-encode it as a square WebP and make it the user's avatar.
 
     Raises ServiceError (and stores nothing) for anything but a PNG, JPEG or WebP image of at
-    most 2 MB and 25 megapixels.
+    most 2 MB and 25 megapixels, and as app.services.pictures.process does (one picture at a time,
+    within its CPU time).
     """
     if not data:
         raise ServiceError("Choose a picture to upload.", "picture")
     if len(data) > UPLOAD_MAX_BYTES:
         raise ServiceError("That picture is larger than 2 MB.", "picture")
-    encoded = run_blocking(reencode_picture, data)
+    encoded = pictures.avatar(user.id, data, "picture")
     name = hashlib.sha256(encoded).hexdigest()[:32] + ".webp"
     if uploaded_picture(name) is None:
         try:
@@ -85,46 +75,6 @@ def upload_avatar(user: User, data: bytes) -> None:
         except IntegrityError:  # someone uploaded the same picture a moment ago: theirs is ours
             pass
     _replace_picture(user, avatar=None, upload=name)
-
-
-def reencode_picture(data: bytes) -> bytes:
-    """Decode an image, crop it to a centred square of AVATAR_SIZE pixels and encode it as WebP
-    without metadata. Raises ServiceError for anything that is not a usable PNG, JPEG or WebP."""
-    with checked_image(data, UPLOAD_FORMATS, "picture", "That file is not a PNG, JPEG or WebP picture.") as image:
-        image.seek(0)  # the first frame of an animation
-        image.load()
-        picture = ImageOps.exif_transpose(image)
-        picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-    square = ImageOps.fit(picture, (AVATAR_SIZE, AVATAR_SIZE), method=Image.Resampling.LANCZOS)
-    output = io.BytesIO()
-    square.save(output, format="WEBP", quality=85, method=4)  # a fresh image: no EXIF, ICC or XMP
-    return output.getvalue()
-
-
-@contextmanager
-def checked_image(data: bytes, formats: tuple[str, ...], field: str, not_an_image: str) -> Iterator[Image.Image]:
-    """Open `data` as an image of one of `formats` for decoding inside the with block.
-
-    A canvas over UPLOAD_MAX_PIXELS (a decompression bomb) is refused from the header, before any
-    pixel is decoded. Every failure, in the block too, becomes a ServiceError on `field`:
-    `not_an_image` when no format recognises the bytes, "damaged" when the image cannot be decoded.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=formats) as image:
-                width, height = image.size
-                if width * height > UPLOAD_MAX_PIXELS:
-                    raise ServiceError(TOO_MANY_PIXELS, field)
-                yield image
-    except ServiceError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ServiceError(TOO_MANY_PIXELS, field) from None
-    except UnidentifiedImageError:
-        raise ServiceError(not_an_image, field) from None
-    except (OSError, ValueError, SyntaxError, EOFError):
-        raise ServiceError("That picture is damaged and cannot be read.", field) from None
 
 
 def initials_svg(initials: str, colour: int) -> str:

@@ -13,6 +13,10 @@ from app.services import ServiceError, avatars, profiles, rooms, social
 from app.settings import bp
 from app.settings.forms import AvatarUploadForm, ChooseAvatarForm, DeleteAccountForm, PrivacyForm, ProfileForm
 
+# A refused picture upload: 429 while another of the user's pictures is processed, 503 when every
+# picture worker stays busy, 422 for the picture itself.
+UPLOAD_STATUS = {"busy": 429, "unavailable": 503}
+
 
 def _index_page(privacy_form=None, delete_form=None, status=200):
     page = render_template(
@@ -92,9 +96,9 @@ def upload_avatar():
             avatars.upload_avatar(current_user, data)
         except ServiceError as error:
             show_service_error(form, error)
-        else:
-            flash("Your picture has been changed.", "success")
-            return redirect(url_for("settings.avatar"))
+            return _avatar_page(form, status=UPLOAD_STATUS.get(error.code, 422))
+        flash("Your picture has been changed.", "success")
+        return redirect(url_for("settings.avatar"))
     return _avatar_page(form, status=422)
 
 
