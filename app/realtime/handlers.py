@@ -16,6 +16,7 @@ from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_user_events
+from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
 from app.serializers import message_dicts
 from app.services import ServiceError, conversation_settings, editing, messaging, presence, reactions, rooms
 
@@ -189,6 +190,19 @@ def on_set_conversation_settings(user, payload):
         skip_sid=request.sid,
     )
     return {"conversation": conversation}
+
+
+@socketio.on(UNDECODABLE_EVENT)
+def on_undecodable(*_args):
+    """A packet the codec could not read (already logged there, rate-limited): `invalid`, counted
+    against the sender's event limit like any event, the connection kept."""
+    if not current_user.is_authenticated:
+        return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
+    try:
+        check_user_events(current_user.id)
+    except RateLimited as error:
+        return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
+    return invalid(f"The packet could not be read: it must be JSON nested at most {MAX_DEPTH} deep.")
 
 
 @socketio.on_error_default
