@@ -89,12 +89,24 @@ def check_user_events(user_id: int) -> None:
     The limit is a burst and a sustained rate (RATELIMIT_USER_EVENTS, e.g. "30/second;600/minute"):
     the two numbers of a token bucket. Over either one raises RateLimited; nothing else happens.
     """
+    _hit("user-events", str(user_id), "RATELIMIT_USER_EVENTS")
+
+
+def check_socket_connect(user_id: int, address: str) -> None:
+    """Count one Socket.IO connection attempt of the user from the address (RATELIMIT_SOCKET_CONNECTS_
+    PER_USER and _PER_ADDRESS, across workers with Redis); over either raises RateLimited."""
+    _hit("socket-connects-user", str(user_id), "RATELIMIT_SOCKET_CONNECTS_PER_USER")
+    _hit("socket-connects-address", address, "RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS")
+
+
+def _hit(scope: str, identity: str, setting: str) -> None:
+    """One hit on each limit of config[setting] for (scope, identity); RateLimited when over one."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
         return
     strategy = limiter.limiter
-    key = (config["RATELIMIT_KEY_PREFIX"], "user-events", str(user_id))
-    for limit in _parsed(config["RATELIMIT_USER_EVENTS"]):
+    key = (config["RATELIMIT_KEY_PREFIX"], scope, identity)
+    for limit in _parsed(config[setting]):
         try:
             if strategy.hit(limit, *key):
                 continue

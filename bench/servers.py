@@ -93,6 +93,9 @@ class ProductServer(Server):
             # per-user limit would refuse most of it. Every event is still counted against it, so
             # the limit's cost stays in the figures.
             "RATELIMIT_USER_EVENTS": "100000/second",
+            # Every bench client connects from 127.0.0.1, at once: no cap or connect limit per address.
+            "SOCKETS_PER_ADDRESS": "0",
+            "RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS": "100000/second",
         }
         if redis_prefix:
             env["REDIS_KEY_PREFIX"] = redis_prefix

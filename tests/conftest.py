@@ -366,6 +366,8 @@ class LiveServer:
             "SECRET_KEY": "live-server-secret-key-0123456789abcdef",
             "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
             "RATELIMIT_ENABLED": "0",
+            # Tests watch people go offline; the default grace (5 s) would only slow them down.
+            "PRESENCE_GRACE_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             **env,
         }

@@ -29,6 +29,7 @@ SUITE = [
     "tests/test_faults.py",
     "tests/test_model_check.py",
     "tests/test_rate_limits.py",
+    "tests/test_abuse_sockets.py",
 ]
 
 
