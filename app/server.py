@@ -113,12 +113,21 @@ def _gevent_classes():
             super().handle(sock, address)
 
     class WebsocketWithoutTimeoutHandler(WSGIHandler):
-        """A websocket waits as long as it likes: Engine.IO's pings keep it alive or close it."""
+        """A websocket waits as long as it likes: Engine.IO's pings keep it alive or close it. Headers
+        that time out close the connection without a traceback."""
 
         def run_application(self):
             if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 self.socket.settimeout(None)
             super().run_application()
+
+        def _handle_client_error(self, ex):
+            # gevent's hook for a bad request; it prints a traceback for anything but a ValueError.
+            # Headers that stopped arriving: close quietly, as eventlet does (no log line per client).
+            if isinstance(ex, TimeoutError):
+                self.close_connection = True
+                return None
+            return super()._handle_client_error(ex)
 
     return IdleClosingWSGIServer, WebsocketWithoutTimeoutHandler
 

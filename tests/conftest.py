@@ -59,6 +59,8 @@ def app_config(database_url: str, **overrides) -> dict:
         # Tests sign in far more often than people do; tests/test_rate_limits.py turns limits on.
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Socket.IO test clients run no server to wait out a grace: going offline is announced at once.
+        "PRESENCE_GRACE_SECONDS": 0,
         **overrides,
     }
 
@@ -388,7 +390,7 @@ class LiveServer:
             try:
                 requests.get(self.url + "/login", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a busy machine
                 time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"server did not come up in {seconds}s:\n{self.log_tail()}")

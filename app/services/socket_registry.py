@@ -18,8 +18,8 @@ from flask import Flask, current_app
 # A worker that has not beaten for this long is dead; its sockets are removed by the next sweep.
 HEARTBEAT_SECONDS = 10
 DEAD_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
-# A "leaving" mark outlives its grace by this much, so one whose worker died does not stay forever.
-LEAVING_SLACK_SECONDS = 60
+# A "leaving" mark outlives its grace by this much, so one whose worker died does not stay long.
+LEAVING_SLACK_SECONDS = 10
 
 
 class TooManySockets(Exception):
@@ -89,12 +89,13 @@ class MemoryRegistry:
             return user_id, last, token
 
     def finish_leaving(self, user_id: int, token: str) -> bool:
-        """After the grace: True when the user is still gone (no socket, and the mark is still this
-        token's). The mark is removed either way."""
+        """After the grace: True when the user is still gone: no socket, and no other leave pending
+        (the mark is this token's, or gone because a late timer let it expire). Removes this mark."""
         with self._lock:
-            if self._leaving.get(user_id, (None,))[0] != token:
+            holder = self._leaving.get(user_id)
+            if holder is not None and holder[0] != token:
                 return False
-            del self._leaving[user_id]
+            self._leaving.pop(user_id, None)
             return not self._by_user.get(user_id)
 
     def user_sockets(self, user_id: int) -> list[str]:
@@ -108,9 +109,14 @@ class MemoryRegistry:
             return list(self._by_session.get(session_key, ()))
 
     def online(self, user_ids: list[int]) -> set[int]:
-        """Which of these users have a socket open."""
+        """Which of these users have a socket open, or are within the grace of leaving."""
         with self._lock:
-            return {user_id for user_id in user_ids if self._by_user.get(user_id)}
+            now = time.monotonic()
+            return {
+                user_id
+                for user_id in user_ids
+                if self._by_user.get(user_id) or self._leaving.get(user_id, ("", 0))[1] > now
+            }
 
     def heartbeat(self) -> list[int]:
         """Nothing to do with one worker: its sockets die with it."""
@@ -172,13 +178,14 @@ end
 return {tonumber(entry[1]), left}
 """
 
-# KEYS[1] = the prefix. ARGV: user id, token. 1 when the mark is this token's and the user has no
-# socket; the mark is removed when it is this token's.
+# KEYS[1] = the prefix. ARGV: user id, token. 1 when the user has no socket and no other leave is
+# pending (the mark is this token's, or expired); the mark is removed when it is this token's.
 _FINISH_LEAVING = """
 local p = KEYS[1]
 local mark = p .. ':leaving:' .. ARGV[1]
-if redis.call('GET', mark) ~= ARGV[2] then return 0 end
-redis.call('DEL', mark)
+local holder = redis.call('GET', mark)
+if holder and holder ~= ARGV[2] then return 0 end
+if holder then redis.call('DEL', mark) end
 if redis.call('SCARD', p .. ':user:' .. ARGV[1]) > 0 then return 0 end
 return 1
 """
@@ -244,10 +251,11 @@ class RedisRegistry:
         return [sid.decode() for sid in self.redis.smembers(f"{self.prefix}:session:{session_key}")]
 
     def online(self, user_ids: list[int]) -> set[int]:
-        """Which of these users have a socket open on any worker (one round trip)."""
+        """Which of these users have a socket open on any worker, or are within the grace of leaving
+        (one round trip)."""
         pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
-            pipe.exists(f"{self.prefix}:user:{user_id}")
+            pipe.exists(f"{self.prefix}:user:{user_id}", f"{self.prefix}:leaving:{user_id}")
         return {user_id for user_id, exists in zip(user_ids, pipe.execute(), strict=True) if exists}
 
     def heartbeat(self) -> list[int]:
