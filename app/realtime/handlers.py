@@ -215,7 +215,8 @@ def on_set_conversation_settings(user, payload):
 def on_undecodable(*_args):
     """A packet the codec could not read (already logged there, rate-limited): `invalid`, counted
     against the sender's event limit like any event, the connection kept."""
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated:  # as event() does: the ended session's socket is closed
+        rooms.end_sockets([request.sid])
         return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
     try:
         check_user_events(current_user.id)
