@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import HttpUser, LiveServer, two_workers
-from tests.realtime import EVENT_TIMEOUT, GRACE, Socket, befriend, refusal
+from tests.realtime import EVENT_TIMEOUT, GRACE, Socket, befriend, direct_chat, refusal
 from tests.reliability import count, record
 
 SECTION = "Abuse"
@@ -233,3 +233,31 @@ def test_cycling_connections_neither_floods_friends_nor_writes_last_seen_each_ti
         "One user's python-socketio client connecting and disconnecting in a loop against a real server, "
         "watched by a friend's client; writes counted by an SQLite trigger.",
     )
+
+
+def test_a_tab_over_the_cap_says_so_and_does_not_hammer(browser, sqlite_databases, tmp_path):
+    """In Chromium, with SOCKETS_PER_USER=1: the second tab of the chat is refused, says "Too many
+    open tabs" where the page shows its connection, and waits 15-45 s before trying again instead of
+    reconnecting in a loop."""
+    server = _server(sqlite_databases, tmp_path, SOCKETS_PER_USER="1")
+    context = browser.new_context(base_url=server.url)
+    try:
+        ana, bob = HttpUser(server.url).register(), HttpUser(server.url).register()
+        chat = direct_chat(ana, bob)
+        context.add_cookies([{"name": k, "value": v, "url": server.url} for k, v in ana.http.cookies.items()])
+        first = context.new_page()
+        first.goto(f"/c/{chat}")
+        first.wait_for_function("() => window.Messanger && window.Messanger.connected")
+        second = context.new_page()
+        attempts = []
+        second.on("websocket", lambda ws: attempts.append(ws.url))
+        second.goto(f"/c/{chat}")
+        status = second.locator("[data-connection-status]")
+        status.filter(has_text="Too many open tabs").wait_for(timeout=EVENT_TIMEOUT * 1000)
+        second.wait_for_timeout(4000)
+        assert len(attempts) == 1, attempts
+        assert second.evaluate("() => window.Messanger.connected") is False
+        assert first.evaluate("() => window.Messanger.connected") is True
+    finally:
+        context.close()
+        server.stop()
