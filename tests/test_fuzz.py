@@ -1004,7 +1004,8 @@ def test_a_deeply_nested_packet_is_answered_with_one_short_log_line(live_server,
     """Found by review: a 1.4 KB event nested 700 deep with a "\\ud800" escape made the codec's
     surrogate cleaning recurse until RecursionError inside packet decoding: no ack, and a 367 KB
     traceback per packet. Now each such event is answered `invalid` through its ack (one without an
-    ack id is dropped), the connection stays, and 20 of them write one short log line, not megabytes."""
+    ack id is dropped), the connection stays, and 20 of them write at most one short log line, not
+    megabytes."""
     log = ServerLog(live_server.log_path)
     me = HttpUser(live_server.url).register()
     raw = RawSocket(live_server.url, me.cookie_header)
@@ -1030,7 +1031,8 @@ def test_a_deeply_nested_packet_is_answered_with_one_short_log_line(live_server,
     written = log.text()
     assert "Traceback" not in written and "RecursionError" not in written, written[-3000:]
     refused_lines = [line for line in written.splitlines() if "unreadable socket packet" in line]
-    assert len(refused_lines) == 1, refused_lines
+    # One line at most: none when another test's unreadable packet was logged in the last 10 s.
+    assert len(refused_lines) <= 1, refused_lines
     assert len(written.encode()) < 10_000, f"{len(written.encode())} bytes of log for 21 packets"
     record(
         SECTION,
