@@ -108,6 +108,15 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
         # Open connections (sockets and requests) one worker serves at once.
         "MAX_CONNECTIONS": _env_number("MAX_CONNECTIONS", 10000),
+        # A connection that sends nothing for this long (before or between its requests) is closed.
+        # Websockets are exempt: Engine.IO's pings keep a live one open and close a dead one.
+        "CONNECTION_IDLE_TIMEOUT": _env_number("CONNECTION_IDLE_TIMEOUT", 20),
+        # Socket.IO connections one user may hold open (over all tabs and workers), and one address.
+        "SOCKETS_PER_USER": _env_number("SOCKETS_PER_USER", 20),
+        "SOCKETS_PER_ADDRESS": _env_number("SOCKETS_PER_ADDRESS", 500),
+        # How long a user whose last socket closed stays "online": a reload or a reconnect within it
+        # announces nothing and writes no "last seen".
+        "PRESENCE_GRACE_SECONDS": _env_number("PRESENCE_GRACE_SECONDS", 5),
         # On SIGTERM: how long in-flight socket events and requests get before the worker closes.
         "SHUTDOWN_TIMEOUT": _env_number("SHUTDOWN_TIMEOUT", 20),
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
@@ -175,6 +184,9 @@ def _rate_limits(redis_url: str | None) -> dict:
         "RATELIMIT_UPLOAD_PER_ADDRESS": "30/minute",
         # Socket events and messages sent over HTTP, per user: a burst and a sustained rate.
         "RATELIMIT_USER_EVENTS": "30/second;600/minute",
+        # Socket.IO connection attempts (each page view opens one): per user and per address.
+        "RATELIMIT_SOCKET_CONNECTS_PER_USER": "30/10 seconds;200/minute",
+        "RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS": "300/10 seconds;2000/minute",
     }
     for name, default in limits.items():
         value = _env(name, default)

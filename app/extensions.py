@@ -10,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from app.models.base import Base
-from app.realtime.codec import SocketJSON
+from app.realtime.codec import SocketJSON, SocketPacket
 from app.session_store import ServerSideSessions
 
 
@@ -37,4 +37,5 @@ sessions = ServerSideSessions()
 # manage_session=False: Socket.IO events read the same server-side session as HTTP requests,
 # so a login or logout over HTTP is what the sockets see.
 # The async mode (eventlet or gevent) and the Redis message queue are set in create_app().
-socketio = SocketIO(manage_session=False, json=SocketJSON)
+# An unreadable packet is refused through its ack, with one short log line (app/realtime/codec.py).
+socketio = SocketIO(manage_session=False, json=SocketJSON, serializer=SocketPacket)

@@ -83,6 +83,14 @@ def check_login_address() -> None:
     _hit(current_app.config["RATELIMIT_LOGIN_PER_ADDRESS"], "login-address", get_remote_address(), message=message)
 
 
+def check_socket_connect(user_id: int, address: str) -> None:
+    """Count one Socket.IO connection attempt of the user from the address (RATELIMIT_SOCKET_CONNECTS_
+    PER_USER and _PER_ADDRESS, across workers with Redis); over either raises RateLimited."""
+    config = current_app.config
+    _hit(config["RATELIMIT_SOCKET_CONNECTS_PER_USER"], "socket-connects-user", str(user_id))
+    _hit(config["RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS"], "socket-connects-address", address)
+
+
 def _hit(limits: str, *key: str, message: str | None = None) -> None:
     """Count one hit against every limit of `limits` under `key`; RateLimited when over one."""
     config = current_app.config

@@ -90,6 +90,9 @@ class EventletServer:
             log=logging.getLogger("eventlet.wsgi"),
             log_output=False,
             max_size=app.config["MAX_CONNECTIONS"],  # eventlet's default, 1,024, would cap the sockets
+            # Each read and write on a connection, the request's headers included, waits this long at
+            # most. A websocket is exempt: Engine.IO sets its own (ping interval + ping timeout).
+            socket_timeout=app.config["CONNECTION_IDLE_TIMEOUT"] or None,
         )
 
     def stop_accepting(self) -> None:
@@ -97,20 +100,56 @@ class EventletServer:
         self.listener.hold()
 
 
+def _gevent_classes():
+    """gevent's server and handler, made to close idle connections like eventlet's socket_timeout."""
+    from gevent.pywsgi import WSGIHandler, WSGIServer
+
+    class IdleClosingWSGIServer(WSGIServer):
+        """Every read and write on a connection (its headers included) waits idle_timeout at most."""
+
+        idle_timeout = None
+
+        def handle(self, sock, address):
+            sock.settimeout(self.idle_timeout)
+            super().handle(sock, address)
+
+    class WebsocketWithoutTimeoutHandler(WSGIHandler):
+        """A websocket waits as long as it likes: Engine.IO's pings keep it alive or close it. Headers
+        that time out close the connection without a traceback."""
+
+        def run_application(self):
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.socket.settimeout(None)
+            super().run_application()
+
+        def _handle_client_error(self, ex):
+            # gevent's hook for a bad request; it prints a traceback for anything but a ValueError.
+            # Headers that stopped arriving: close quietly, as eventlet does (no log line per client).
+            if isinstance(ex, TimeoutError):
+                self.close_connection = True
+                return None
+            return super()._handle_client_error(ex)
+
+    return IdleClosingWSGIServer, WebsocketWithoutTimeoutHandler
+
+
 class GeventServer:
     """gevent's pywsgi server (websockets through simple-websocket)."""
 
     def __init__(self, app: Flask, listener: socket.socket):
         from gevent.pool import Pool
-        from gevent.pywsgi import WSGIServer
 
-        self.server = WSGIServer(
+        server_class, handler_class = _gevent_classes()
+
+        self.server = server_class(
             listener,
             without_websocket_compression(app),
             spawn=Pool(app.config["MAX_CONNECTIONS"]),
             log=None,
             error_log=logging.getLogger("gevent.pywsgi"),
+            handler_class=handler_class,
         )
+        self.server.idle_timeout = app.config["CONNECTION_IDLE_TIMEOUT"] or None
         self.server.start()
 
     def stop_accepting(self) -> None:
@@ -192,6 +231,8 @@ class Worker:
             server = socketio.server
             for sid, _eio_sid in list(server.manager.get_participants(rooms.NAMESPACE, None)):
                 server.disconnect(sid, namespace=rooms.NAMESPACE, ignore_queue=True)
+            # Nobody waits for their grace here: this worker will not be there to announce them.
+            presence.settle_pending(self.app)
             registry().retire()
             db.session.remove()
         # The disconnects are queued too: let them reach the clients before the process exits, or

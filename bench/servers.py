@@ -100,6 +100,12 @@ class ProductServer(Server):
             # per-user limit would refuse most of it. Every event is still counted against it, so
             # the limit's cost stays in the figures.
             "RATELIMIT_USER_EVENTS": "100000/second",
+            # Every bench client connects from 127.0.0.1, at once, and the idle scenario holds many
+            # sockets per user: caps and connect limits far above that (still checked on each connect).
+            "SOCKETS_PER_USER": "1000000",
+            "SOCKETS_PER_ADDRESS": "1000000",
+            "RATELIMIT_SOCKET_CONNECTS_PER_USER": "100000/second",
+            "RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS": "100000/second",
         }
         if redis_prefix:
             env["REDIS_KEY_PREFIX"] = redis_prefix

@@ -59,6 +59,8 @@ def app_config(database_url: str, **overrides) -> dict:
         # Tests sign in far more often than people do; tests/test_rate_limits.py turns limits on.
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Socket.IO test clients run no server to wait out a grace: going offline is announced at once.
+        "PRESENCE_GRACE_SECONDS": 0,
         **overrides,
     }
 
@@ -366,6 +368,8 @@ class LiveServer:
             "SECRET_KEY": "live-server-secret-key-0123456789abcdef",
             "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
             "RATELIMIT_ENABLED": "0",
+            # Tests watch people go offline; the default grace (5 s) would only slow them down.
+            "PRESENCE_GRACE_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             **env,
         }

@@ -70,6 +70,21 @@ class Socket:
         assert self.disconnected.wait(EVENT_TIMEOUT)
 
 
+def refusal(user: HttpUser) -> dict | None:
+    """Try to open one more tab for the user: None when it connected (it is closed again), else the
+    server's refusal, {"message": CODE, "data": ...} as the page's connect_error sees it."""
+    client = socketio.Client(reconnection=False)
+    refused = []
+    client.on("connect_error", lambda data=None, *_more: refused.append(data))
+    try:
+        client.connect(user.base_url, headers={"Cookie": user.cookie_header}, transports=["websocket"], wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        assert refused, "the connection failed without a refusal"
+        return refused[0]
+    client.disconnect()
+    return None
+
+
 # --- setting things up over HTTP ------------------------------------------------------------------
 
 

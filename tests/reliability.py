@@ -34,6 +34,7 @@ SUITE = [
     "tests/test_rate_limits.py",
     "tests/test_abuse_search.py",
     "tests/test_abuse_pictures.py",
+    "tests/test_abuse_sockets.py",
 ]
 
 

@@ -38,6 +38,7 @@ from app.models import User
 from app.models.base import Base
 from app.models.chat import ROOM, Conversation, Message
 from app.models.session import ServerSession
+from app.realtime.codec import UNDECODABLE_EVENT
 from app.services import accounts, attachments, avatars, conversations, messaging, presence, profiles, social
 from tests.conftest import TEST_PASSWORD, extract_csrf
 from tests.images import picture
@@ -766,6 +767,16 @@ EVENTS: dict[str, Event | dict] = {
             member=Ack(ok=True), sender=Ack(ok=True), outsider=NOT_IN_IT, blocked=Ack(ok=False, error="not_allowed")
         ),
     ),
+    UNDECODABLE_EVENT: Event(
+        lambda w, actor: {},
+        # what a packet the server could not read becomes: refused alike for everyone (app/realtime/codec.py)
+        event_row(
+            member=Ack(ok=False, error="invalid"),
+            sender=Ack(ok=False, error="invalid"),
+            outsider=Ack(ok=False, error="invalid"),
+            blocked=Ack(ok=False, error="invalid"),
+        ),
+    ),
     "presence_snapshot": Event(
         lambda w, actor: {},
         # about the people the asker may see: nobody's conversation is named, so no one is refused
@@ -1243,6 +1254,8 @@ def test_an_outsiders_socket_receives_nothing_of_the_conversations_it_tries_to_r
     assert b_tab.call("typing", {"conversation_id": group}) == {"ok": True}
     assert a_tab.call("mark_read", {"conversation_id": dm, "seq": 3})["ok"] is True
     b_tab.close()
+    # Gone past the presence grace (a quick reconnect would announce nothing), then back.
+    assert a_tab.wait_for("presence", lambda data: data["user_id"] == b_id and not data["online"])
     b_again = open_socket(b)
     assert a_tab.wait_for("typing") and b_again.call("sync", {"after": {str(group): 0}})["messages"] == [sent]
     assert a_tab.wait_for("presence", lambda data: data["user_id"] == b_id and data["online"])

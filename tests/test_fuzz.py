@@ -943,6 +943,8 @@ def test_malformed_frames_do_not_hurt_the_server_or_others(live_server, open_soc
     assert not [line for line in log.problems() if "error=internal" in line], log.text()[-3000:]
     library_errors = log.text().count("ERROR engineio.server: message handler error")
     print(f"python-engineio tracebacks logged for malformed frames: {library_errors}")
+    # An unreadable packet is refused with one short, rate-limited line (app/realtime/codec.py).
+    assert "Traceback" not in log.text(), log.text()[-3000:]
     record(
         SECTION,
         f"Malformed Socket.IO frames ({engine})",
@@ -990,3 +992,58 @@ def test_a_huge_integer_in_an_event_is_answered(live_server, open_socket):
     ack = tab.client.call("mark_read", {"conversation_id": 10**100, "seq": 1}, timeout=EVENT_TIMEOUT)
     assert ack["ok"] is False and ack["error"] in ("invalid", "not_found")
     assert not log.problems(), log.problems()
+
+
+def deep_surrogate_event(ack_id: int | None, depth: int = 700) -> str:
+    """A 1.4 KB sync event nested `depth` lists deep around a lone-surrogate escape."""
+    return f"42{'' if ack_id is None else ack_id}" + '["sync",' + "[" * depth + '"\\ud800"' + "]" * depth + "]"
+
+
+@pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
+def test_a_deeply_nested_packet_is_answered_with_one_short_log_line(live_server, open_socket):
+    """Found by review: a 1.4 KB event nested 700 deep with a "\\ud800" escape made the codec's
+    surrogate cleaning recurse until RecursionError inside packet decoding: no ack, and a 367 KB
+    traceback per packet. Now each such event is answered `invalid` through its ack (one without an
+    ack id is dropped), the connection stays, and 20 of them write at most one short log line, not
+    megabytes."""
+    log = ServerLog(live_server.log_path)
+    me = HttpUser(live_server.url).register()
+    raw = RawSocket(live_server.url, me.cookie_header)
+    answers = []
+    try:
+        for ack_id in range(1, 21):
+            raw.send(deep_surrogate_event(ack_id))
+            raw.ws.settimeout(EVENT_TIMEOUT)
+            frame = raw.ws.recv()
+            while frame == "2":  # the server's ping
+                raw.send("3")
+                frame = raw.ws.recv()
+            answers.append(frame)
+        raw.send(deep_surrogate_event(None))  # no ack asked: dropped
+        assert raw.probe(EVENT_TIMEOUT) == "answered"
+    finally:
+        raw.close()
+    assert len(deep_surrogate_event(1)) < 1_500
+    for ack_id, frame in enumerate(answers, start=1):
+        assert frame.startswith(f"43{ack_id}["), frame[:200]
+        ack = json.loads(frame[len(f"43{ack_id}") :])[0]
+        assert ack["ok"] is False and ack["error"] == "invalid", ack
+    written = log.text()
+    assert "Traceback" not in written and "RecursionError" not in written, written[-3000:]
+    refused_lines = [line for line in written.splitlines() if "unreadable socket packet" in line]
+    # One line at most: none when another test's unreadable packet was logged in the last 10 s.
+    assert len(refused_lines) <= 1, refused_lines
+    assert len(written.encode()) < 10_000, f"{len(written.encode())} bytes of log for 21 packets"
+    record(
+        SECTION,
+        "Deeply nested packets",
+        {
+            "packets (700 deep, lone surrogate, 1.4 KB each)": 21,
+            "answered invalid through their ack": len(answers),
+            "log lines about them": len(refused_lines),
+            "log bytes written meanwhile": len(written.encode()),
+            "tracebacks": 0,
+        },
+        "Raw Socket.IO frames over one websocket against a real server: 20 with an ack id, one without, "
+        "then a valid sync on the same connection.",
+    )

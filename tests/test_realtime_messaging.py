@@ -358,11 +358,14 @@ def test_a_new_tab_starts_with_the_presence_of_everyone_it_may_see(http_user, op
     open_socket(blocker)
     open_socket(stranger)
 
-    people = open_socket(a).presence()
+    a_tab = open_socket(a)
+    people = a_tab.presence()
     assert set(people) == {ids[friend], ids[chatted]}
     assert people[ids[friend]][0] is True
     assert people[ids[chatted]] == (False, None)  # never online yet
     friend_tab.close()
+    # Within PRESENCE_GRACE_SECONDS the friend still counts as online; then everyone is told.
+    assert a_tab.wait_for("presence", lambda event: event["user_id"] == ids[friend] and not event["online"])
     people = open_socket(a).presence()
     assert people[ids[friend]][0] is False
     assert datetime.fromisoformat(people[ids[friend]][1]).tzinfo is not None

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from app.services.socket_registry import DEAD_AFTER_SECONDS, MemoryRegistry, RedisRegistry
+from app.services.socket_registry import DEAD_AFTER_SECONDS, MemoryRegistry, RedisRegistry, TooManySockets
 
 
 @pytest.fixture
@@ -62,6 +62,64 @@ def test_an_unknown_or_repeated_removal_changes_nothing(registry):
     assert registry.remove("s1") == (7, True)
     assert registry.remove("s1") == (None, False)
     assert registry.online([7]) == set()
+
+
+def test_a_user_or_an_address_at_its_cap_gets_no_more_sockets(registry):
+    """Over max_per_user or max_per_address nothing is recorded; a closed socket frees a place."""
+    for index in range(3):
+        registry.add(f"a{index}", 7, "session-a", "10.0.0.1", max_per_user=3, max_per_address=5)
+    with pytest.raises(TooManySockets) as refused:
+        registry.add("a3", 7, "session-a", "10.0.0.2", max_per_user=3, max_per_address=5)
+    assert refused.value.kind == "user" and len(registry.user_sockets(7)) == 3
+    registry.add("b0", 8, "session-b", "10.0.0.1", max_per_user=3, max_per_address=5)
+    registry.add("b1", 8, "session-b", "10.0.0.1", max_per_user=3, max_per_address=5)
+    with pytest.raises(TooManySockets) as refused:
+        registry.add("c0", 9, "session-c", "10.0.0.1", max_per_user=3, max_per_address=5)
+    assert refused.value.kind == "address" and registry.online([9]) == set()
+    registry.remove("a0")
+    assert registry.add("c0", 9, "session-c", "10.0.0.1", max_per_user=3, max_per_address=5) is True
+    registry.add("a3", 7, "session-a", "10.0.0.1", max_per_user=3)  # no cap on the address: 0
+
+
+def test_a_user_back_within_the_grace_never_left(registry):
+    """The last socket closing with a grace marks the user as leaving: a socket opened meanwhile is
+    not "came online", and finishing that leave then says they did not go. Without a socket by the
+    end, finishing says they went, once."""
+    assert registry.add("s1", 7, "session-a") is True
+    user_id, last, token = registry.leave("s1", 30)
+    assert (user_id, last) == (7, True) and token
+    assert registry.online([7]) == {7}  # still online, as far as anyone is told, during the grace
+    assert registry.add("s2", 7, "session-a") is False  # back within the grace: nothing to announce
+    assert registry.finish_leaving(7, token) is False
+
+    _user, _last, token = registry.leave("s2", 30)
+    assert registry.finish_leaving(7, "an older leave's token") is False  # the pending leave decides
+    assert registry.finish_leaving(7, token) is True
+    assert registry.online([7]) == set()
+    assert registry.add("s3", 7, "session-a") is True  # a later first socket comes online again
+    assert registry.leave("s3", 0) == (7, True, None)  # no grace: no mark
+
+
+def test_the_caps_hold_across_workers(redis_prefix):
+    """Two workers adding sockets of one user at once never let more than the cap in."""
+    client, prefix = redis_prefix
+    workers = [RedisRegistry(client, prefix), RedisRegistry(client, prefix)]
+    admitted = []
+
+    def open_many(worker: RedisRegistry, name: str) -> None:
+        for index in range(15):
+            try:
+                worker.add(f"{name}-{index}", 7, name, "10.0.0.1", max_per_user=20)
+                admitted.append(name)
+            except TooManySockets:
+                pass
+
+    threads = [threading.Thread(target=open_many, args=(worker, f"w{i}")) for i, worker in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(admitted) == 20 and len(workers[0].user_sockets(7)) == 20
 
 
 def test_two_workers_adding_and_removing_at_once_keep_an_exact_count(redis_prefix):

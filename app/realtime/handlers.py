@@ -5,6 +5,7 @@ import contextlib
 import functools
 
 from flask import request, session
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
@@ -15,9 +16,11 @@ from app.errors import MESSAGES, is_unavailable, rollback
 from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
-from app.rate_limits import RateLimited, check_user_events
+from app.rate_limits import RateLimited, check_socket_connect, check_user_events
+from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
 from app.serializers import message_dicts
 from app.services import ServiceError, conversation_settings, editing, messaging, presence, reactions, rooms
+from app.services.socket_registry import TooManySockets
 
 
 def invalid(message: str) -> dict:
@@ -68,6 +71,13 @@ def event(name: str):
     return decorator
 
 
+# The refusal of a socket over SOCKETS_PER_USER or SOCKETS_PER_ADDRESS: (code, data for the client).
+TOO_MANY = {
+    "user": ("too_many_sockets", {"message": "Too many open tabs: close some and this one reconnects."}),
+    "address": ("too_many_connections", {"message": "Too many connections from your network."}),
+}
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     """Accept only signed-in users; join the rooms that reach this socket and its conversations.
@@ -82,14 +92,24 @@ def on_connect(auth=None):
         if not current_user.is_authenticated:
             raise ConnectionRefused("unauthorized")
         user = current_user._get_current_object()
-        join_room(rooms.user_room(user.id))
+        address = get_remote_address()  # the client's address as the app trusts it (as Flask-Limiter)
+        check_socket_connect(user.id, address)
         # Registered before the memberships are read: a conversation made in between finds this socket.
-        presence.connected(user, request.sid, session.sid)
+        presence.connected(user, request.sid, session.sid, address)
+        join_room(rooms.user_room(user.id))
         memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
         for conversation_id in db.session.scalars(memberships):
             join_room(rooms.conversation_room(conversation_id))
     except ConnectionRefused:
         raise
+    except RateLimited as error:
+        socket_event_failed("connect", error.code, user.id)
+        raise ConnectionRefused(
+            error.code, {"message": "Too many connections: wait a moment.", "retry_after": error.retry_after}
+        ) from None
+    except TooManySockets as error:
+        socket_event_failed("connect", TOO_MANY[error.kind][0], user.id)
+        raise ConnectionRefused(*TOO_MANY[error.kind]) from None
     except Exception as error:  # noqa: BLE001 - refused below, logged with its traceback
         rollback()
         with contextlib.suppress(Exception):
@@ -189,6 +209,20 @@ def on_set_conversation_settings(user, payload):
         skip_sid=request.sid,
     )
     return {"conversation": conversation}
+
+
+@socketio.on(UNDECODABLE_EVENT)
+def on_undecodable(*_args):
+    """A packet the codec could not read (already logged there, rate-limited): `invalid`, counted
+    against the sender's event limit like any event, the connection kept."""
+    if not current_user.is_authenticated:  # as event() does: the ended session's socket is closed
+        rooms.end_sockets([request.sid])
+        return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
+    try:
+        check_user_events(current_user.id)
+    except RateLimited as error:
+        return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
+    return invalid(f"The packet could not be read: it must be JSON nested at most {MAX_DEPTH} deep.")
 
 
 @socketio.on_error_default

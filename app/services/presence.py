@@ -4,17 +4,26 @@ The sockets are counted by the socket registry (in Redis when there are several 
 is pushed to the people close to the user (friends, and those sharing a direct chat or a group with
 them); community rooms show it on their page only. Nobody on either side of a block
 sees the other's presence (social.activity_hidden, the rule typing and read receipts follow too).
+
+Going offline is debounced: when the last socket closes, the user stays online for
+PRESENCE_GRACE_SECONDS. A socket opened within it (a reload, a reconnect, a page change) announces
+nothing; only a user still gone after it gets "last seen" written and announced, once.
 """
 
+import logging
+
+from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import db, socketio
 from app.models.base import utcnow
 from app.models.chat import ROOM, Conversation, Membership
 from app.models.user import User
 from app.serializers import iso
 from app.services import rooms, social
 from app.services.socket_registry import registry
+
+log = logging.getLogger(__name__)
 
 
 def online_among(user_ids) -> set[int]:
@@ -58,17 +67,63 @@ def _announce(user: User, online: bool) -> None:
         rooms.emit("presence", payload, rooms.user_room(user_id))
 
 
-def connected(user: User, sid: str, session_id: str) -> None:
-    """A socket of the user opened; announce them when it is their first."""
-    if registry().add(sid, user.id, rooms.session_key(session_id)):
+def connected(user: User, sid: str, session_id: str, address: str = "") -> None:
+    """A socket of the user opened; announce them when it is their first and they were not within
+    the grace of leaving. Raises TooManySockets (nothing recorded) when the user or the address is
+    at SOCKETS_PER_USER or SOCKETS_PER_ADDRESS."""
+    config = current_app.config
+    first = registry().add(
+        sid,
+        user.id,
+        rooms.session_key(session_id),
+        address,
+        max_per_user=config["SOCKETS_PER_USER"],
+        max_per_address=config["SOCKETS_PER_ADDRESS"],
+    )
+    if first:
         _announce(user, online=True)
 
 
 def disconnected(sid: str) -> None:
-    """A socket closed; when it was its user's last, record and announce "last seen"."""
-    user_id, last = registry().remove(sid)
-    if last:
+    """A socket closed; when it was its user's last, they go offline unless a socket of theirs opens
+    within PRESENCE_GRACE_SECONDS."""
+    grace = current_app.config["PRESENCE_GRACE_SECONDS"]
+    user_id, last, token = registry().leave(sid, grace)
+    if not last:
+        return
+    if token is None:
         went_offline(user_id)
+        return
+    _pending[token] = user_id
+    socketio.start_background_task(_after_grace, current_app._get_current_object(), user_id, token, grace)
+
+
+# The leaving users this worker will settle (token -> user id), for stop() to settle at once.
+_pending: dict[str, int] = {}
+
+
+def _after_grace(app, user_id: int, token: str, grace: float) -> None:
+    socketio.sleep(grace)
+    _settle(app, user_id, token)
+
+
+def _settle(app, user_id: int, token: str) -> None:
+    if _pending.pop(token, None) is None:
+        return  # already settled (by settle_pending)
+    with app.app_context():
+        try:
+            if registry().finish_leaving(user_id, token):
+                went_offline(user_id)
+        except Exception:  # noqa: BLE001 - Redis or the database away: presence_snapshot corrects it
+            log.warning("could not record user %s offline", user_id, exc_info=True)
+        finally:
+            db.session.remove()
+
+
+def settle_pending(app) -> None:
+    """Settle every user this worker is waiting on now (a stopping worker will not be there later)."""
+    for token, user_id in list(_pending.items()):
+        _settle(app, user_id, token)
 
 
 def went_offline(user_id: int) -> None:

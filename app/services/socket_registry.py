@@ -8,6 +8,7 @@ into Redis; when one dies without closing its sockets, the others notice its sil
 """
 
 import threading
+import time
 import uuid
 from collections import defaultdict
 
@@ -17,6 +18,17 @@ from flask import Flask, current_app
 # A worker that has not beaten for this long is dead; its sockets are removed by the next sweep.
 HEARTBEAT_SECONDS = 10
 DEAD_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
+# A "leaving" mark outlives its grace by this much, so one whose worker died does not stay long.
+LEAVING_SLACK_SECONDS = 10
+
+
+class TooManySockets(Exception):
+    """A socket was not registered: its user (`kind` "user") or its address ("address") already holds
+    the most sockets allowed."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
 
 
 class MemoryRegistry:
@@ -24,27 +36,67 @@ class MemoryRegistry:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._sockets: dict[str, tuple[int, str]] = {}
+        self._sockets: dict[str, tuple[int, str, str]] = {}
         self._by_user: dict[int, set[str]] = defaultdict(set)
         self._by_session: dict[str, set[str]] = defaultdict(set)
+        self._by_address: dict[str, set[str]] = defaultdict(set)
+        self._leaving: dict[int, tuple[str, float]] = {}  # user id -> (token, expires at)
 
-    def add(self, sid: str, user_id: int, session_key: str) -> bool:
-        """Record an open socket; True when it is the user's only one (they just came online)."""
+    def add(
+        self, sid: str, user_id: int, session_key: str, address: str = "", max_per_user=0, max_per_address=0
+    ) -> bool:
+        """Record an open socket; True when it is the user's only one and they were not leaving (they
+        just came online). Raises TooManySockets, recording nothing, when the user or the address
+        already holds max_per_user or max_per_address sockets (0: no cap)."""
         with self._lock:
-            self._sockets[sid] = (user_id, session_key)
+            if max_per_user and len(self._by_user.get(user_id, ())) >= max_per_user:
+                raise TooManySockets("user")
+            if address and max_per_address and len(self._by_address.get(address, ())) >= max_per_address:
+                raise TooManySockets("address")
+            self._sockets[sid] = (user_id, session_key, address)
             self._by_user[user_id].add(sid)
             self._by_session[session_key].add(sid)
-            return len(self._by_user[user_id]) == 1
+            if address:
+                self._by_address[address].add(sid)
+            if len(self._by_user[user_id]) > 1:
+                return False
+            leaving = self._leaving.pop(user_id, None)
+            return leaving is None or leaving[1] < time.monotonic()
 
     def remove(self, sid: str) -> tuple[int | None, bool]:
         """Forget a closed socket: (its user, whether it was their last), or (None, False) if unknown."""
+        user_id, last, _token = self.leave(sid, 0)
+        return user_id, last
+
+    def leave(self, sid: str, grace: float) -> tuple[int | None, bool, str | None]:
+        """Forget a closed socket: (its user, whether it was their last, a token). When it was the
+        last and grace > 0, the user is marked as leaving for `grace` seconds: a socket of theirs
+        opened meanwhile does not count as coming online, and finish_leaving(user, token) tells
+        afterwards whether they really went."""
         with self._lock:
             entry = self._sockets.pop(sid, None)
             if entry is None:
-                return None, False
-            user_id, session_key = entry
+                return None, False, None
+            user_id, session_key, address = entry
             _discard(self._by_session, session_key, sid)
-            return user_id, _discard(self._by_user, user_id, sid)
+            if address:
+                _discard(self._by_address, address, sid)
+            last = _discard(self._by_user, user_id, sid)
+            token = None
+            if last and grace > 0:
+                token = uuid.uuid4().hex
+                self._leaving[user_id] = (token, time.monotonic() + grace + LEAVING_SLACK_SECONDS)
+            return user_id, last, token
+
+    def finish_leaving(self, user_id: int, token: str) -> bool:
+        """After the grace: True when the user is still gone: no socket, and no other leave pending
+        (the mark is this token's, or gone because a late timer let it expire). Removes this mark."""
+        with self._lock:
+            holder = self._leaving.get(user_id)
+            if holder is not None and holder[0] != token:
+                return False
+            self._leaving.pop(user_id, None)
+            return not self._by_user.get(user_id)
 
     def user_sockets(self, user_id: int) -> list[str]:
         """The open sockets of a user, in every session."""
@@ -62,9 +114,14 @@ class MemoryRegistry:
             return list(self._by_session.get(session_key, ()))
 
     def online(self, user_ids: list[int]) -> set[int]:
-        """Which of these users have a socket open."""
+        """Which of these users have a socket open, or are within the grace of leaving."""
         with self._lock:
-            return {user_id for user_id in user_ids if self._by_user.get(user_id)}
+            now = time.monotonic()
+            return {
+                user_id
+                for user_id in user_ids
+                if self._by_user.get(user_id) or self._leaving.get(user_id, ("", 0))[1] > now
+            }
 
     def heartbeat(self) -> list[int]:
         """Nothing to do with one worker: its sockets die with it."""
@@ -86,27 +143,56 @@ def _discard(index: dict, key, sid: str) -> bool:
     return True
 
 
-# KEYS[1] = the prefix. ARGV: sid, user id, session key, worker id. Returns the user's socket count.
+# KEYS[1] = the prefix. ARGV: sid, user id, session key, worker id, address, max per user, max per
+# address (0: no cap). Returns -1 (the user is at the cap), -2 (the address is), 0 (a first socket
+# while the user was leaving: nothing to announce) or the user's socket count.
 _ADD = """
 local p = KEYS[1]
-redis.call('HSET', p .. ':socket:' .. ARGV[1], 'user', ARGV[2], 'session', ARGV[3], 'worker', ARGV[4])
+local user = p .. ':user:' .. ARGV[2]
+local address = p .. ':address:' .. ARGV[5]
+local max_user, max_address = tonumber(ARGV[6]), tonumber(ARGV[7])
+if max_user > 0 and redis.call('SCARD', user) >= max_user then return -1 end
+if ARGV[5] ~= '' and max_address > 0 and redis.call('SCARD', address) >= max_address then return -2 end
+redis.call('HSET', p .. ':socket:' .. ARGV[1], 'user', ARGV[2], 'session', ARGV[3], 'worker', ARGV[4],
+    'address', ARGV[5])
 redis.call('SADD', p .. ':session:' .. ARGV[3], ARGV[1])
 redis.call('SADD', p .. ':worker:' .. ARGV[4], ARGV[1])
-redis.call('SADD', p .. ':user:' .. ARGV[2], ARGV[1])
-return redis.call('SCARD', p .. ':user:' .. ARGV[2])
+redis.call('SADD', user, ARGV[1])
+if ARGV[5] ~= '' then redis.call('SADD', address, ARGV[1]) end
+local count = redis.call('SCARD', user)
+if count == 1 and redis.call('DEL', p .. ':leaving:' .. ARGV[2]) == 1 then return 0 end
+return count
 """
 
-# KEYS[1] = the prefix. ARGV[1] = sid. Returns {user id, sockets the user has left}, or {} if unknown.
+# KEYS[1] = the prefix. ARGV: sid, a leaving token (or ''), its lifetime in ms. Returns {user id,
+# sockets the user has left}, or {} if unknown. The last socket gone marks the user as leaving.
 _REMOVE = """
 local p = KEYS[1]
 local socket = p .. ':socket:' .. ARGV[1]
-local entry = redis.call('HMGET', socket, 'user', 'session', 'worker')
+local entry = redis.call('HMGET', socket, 'user', 'session', 'worker', 'address')
 if not entry[1] then return {} end
 redis.call('DEL', socket)
 redis.call('SREM', p .. ':session:' .. entry[2], ARGV[1])
 redis.call('SREM', p .. ':worker:' .. entry[3], ARGV[1])
 redis.call('SREM', p .. ':user:' .. entry[1], ARGV[1])
-return {tonumber(entry[1]), redis.call('SCARD', p .. ':user:' .. entry[1])}
+if entry[4] and entry[4] ~= '' then redis.call('SREM', p .. ':address:' .. entry[4], ARGV[1]) end
+local left = redis.call('SCARD', p .. ':user:' .. entry[1])
+if left == 0 and ARGV[2] ~= '' then
+    redis.call('SET', p .. ':leaving:' .. entry[1], ARGV[2], 'PX', ARGV[3])
+end
+return {tonumber(entry[1]), left}
+"""
+
+# KEYS[1] = the prefix. ARGV: user id, token. 1 when the user has no socket and no other leave is
+# pending (the mark is this token's, or expired); the mark is removed when it is this token's.
+_FINISH_LEAVING = """
+local p = KEYS[1]
+local mark = p .. ':leaving:' .. ARGV[1]
+local holder = redis.call('GET', mark)
+if holder and holder ~= ARGV[2] then return 0 end
+if holder then redis.call('DEL', mark) end
+if redis.call('SCARD', p .. ':user:' .. ARGV[1]) > 0 then return 0 end
+return 1
 """
 
 
@@ -119,22 +205,44 @@ class RedisRegistry:
         self.worker_id = uuid.uuid4().hex
         self._beaten = False
         # This worker's own sockets, to register again if a stall made the others sweep them away.
-        self._local: dict[str, tuple[int, str]] = {}
+        self._local: dict[str, tuple[int, str, str]] = {}
         self._add = client.register_script(_ADD)
         self._remove = client.register_script(_REMOVE)
+        self._finish_leaving = client.register_script(_FINISH_LEAVING)
 
-    def add(self, sid: str, user_id: int, session_key: str) -> bool:
-        """Record an open socket; True when it is the user's only one in any worker."""
-        self._local[sid] = (user_id, session_key)
-        return self._add(keys=[self.prefix], args=[sid, user_id, session_key, self.worker_id]) == 1
+    def add(
+        self, sid: str, user_id: int, session_key: str, address: str = "", max_per_user=0, max_per_address=0
+    ) -> bool:
+        """Record an open socket; True when it is the user's only one in any worker and they were not
+        leaving. Raises TooManySockets, recording nothing, when the user or the address already holds
+        max_per_user or max_per_address sockets on all workers together (0: no cap)."""
+        args = [sid, user_id, session_key, self.worker_id, address, max_per_user or 0, max_per_address or 0]
+        result = self._add(keys=[self.prefix], args=args)
+        if result < 0:
+            raise TooManySockets("user" if result == -1 else "address")
+        self._local[sid] = (user_id, session_key, address)
+        return result == 1
 
     def remove(self, sid: str) -> tuple[int | None, bool]:
         """Forget a closed socket: (its user, whether it was their last anywhere)."""
-        self._local.pop(sid, None)
-        return self._forget(sid)
+        user_id, last, _token = self.leave(sid, 0)
+        return user_id, last
 
-    def _forget(self, sid: str | bytes) -> tuple[int | None, bool]:
-        result = self._remove(keys=[self.prefix], args=[sid])
+    def leave(self, sid: str, grace: float) -> tuple[int | None, bool, str | None]:
+        """Forget a closed socket: (its user, whether it was their last anywhere, a token); see
+        MemoryRegistry.leave."""
+        self._local.pop(sid, None)
+        token = uuid.uuid4().hex if grace > 0 else ""
+        user_id, last = self._forget(sid, token, grace)
+        return user_id, last, (token if last and token else None)
+
+    def finish_leaving(self, user_id: int, token: str) -> bool:
+        """After the grace: True when the user is still gone on every worker; see MemoryRegistry."""
+        return self._finish_leaving(keys=[self.prefix], args=[user_id, token]) == 1
+
+    def _forget(self, sid: str | bytes, token: str = "", grace: float = 0) -> tuple[int | None, bool]:
+        lifetime_ms = int((grace + LEAVING_SLACK_SECONDS) * 1000)
+        result = self._remove(keys=[self.prefix], args=[sid, token, lifetime_ms])
         if not result:
             return None, False
         return int(result[0]), result[1] == 0
@@ -157,10 +265,11 @@ class RedisRegistry:
         return [sid.decode() for sid in self.redis.smembers(f"{self.prefix}:session:{session_key}")]
 
     def online(self, user_ids: list[int]) -> set[int]:
-        """Which of these users have a socket open on any worker (one round trip)."""
+        """Which of these users have a socket open on any worker, or are within the grace of leaving
+        (one round trip)."""
         pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
-            pipe.exists(f"{self.prefix}:user:{user_id}")
+            pipe.exists(f"{self.prefix}:user:{user_id}", f"{self.prefix}:leaving:{user_id}")
         return {user_id for user_id, exists in zip(user_ids, pipe.execute(), strict=True) if exists}
 
     def heartbeat(self) -> list[int]:
@@ -173,8 +282,8 @@ class RedisRegistry:
         seconds, _micro = self.redis.time()
         if self.redis.zadd(workers, {self.worker_id: seconds}) and self._beaten:
             # Swept after a stall: this worker's sockets are still open, so register them again.
-            for sid, (user_id, session_key) in list(self._local.items()):
-                self._add(keys=[self.prefix], args=[sid, user_id, session_key, self.worker_id])
+            for sid, (user_id, session_key, address) in list(self._local.items()):
+                self._add(keys=[self.prefix], args=[sid, user_id, session_key, self.worker_id, address, 0, 0])
         self._beaten = True
         offline = []
         for dead in self.redis.zrangebyscore(workers, "-inf", seconds - DEAD_AFTER_SECONDS):

@@ -25,14 +25,27 @@ def replace_lone_surrogates(value):
     """value (JSON: strings, lists, dicts) with every lone UTF-16 surrogate turned into U+FFFD.
 
     JSON may spell one ("\\ud800"); no database can store it, so it would fail deep inside a
-    transaction. Werkzeug decodes form data the same way (errors="replace")."""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [replace_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {replace_lone_surrogates(key): replace_lone_surrogates(item) for key, item in value.items()}
-    return value
+    transaction. Werkzeug decodes form data the same way (errors="replace"). Iterative: however
+    deeply the value nests, this never recurses."""
+    root = [value]
+    # (container, key or index, value) still to clean; containers are rebuilt in place below.
+    pending = [(root, 0, value)]
+    while pending:
+        holder, slot, item = pending.pop()
+        if isinstance(item, str):
+            holder[slot] = _LONE_SURROGATE.sub("\ufffd", item)
+        elif isinstance(item, list):
+            copy = list(item)
+            holder[slot] = copy
+            pending.extend((copy, index, child) for index, child in enumerate(copy))
+        elif isinstance(item, dict):
+            copy = {
+                _LONE_SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key: child
+                for key, child in item.items()
+            }
+            holder[slot] = copy
+            pending.extend((copy, key, child) for key, child in copy.items())
+    return root[0]
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -1275,7 +1275,11 @@
     });
 
     M.on("connect_error", function (error) {
-      setConnection(error && error.message === "unauthorized" ? "Signed out. Reload the page." : "Reconnecting…");
+      var code = error && error.message;
+      if (code === "unauthorized") setConnection("Signed out. Reload the page.");
+      // Refused for too many open tabs or connections: the server's words (it retries now and then).
+      else if (M.refusedWith(error)) setConnection(M.refusedWith(error));
+      else setConnection("Reconnecting…");
     });
 
     // After a reconnect has caught up: send again what failed for want of a connection, and show

@@ -15,6 +15,8 @@
  *                                       "conversation_settings" (C)  my settings of a
  *                                                                  conversation, changed in another tab
  *                                       "unread" ({conversation_id, count, mentions, muted, total})
+ *   Messanger.refusedWith(error)      the message of a connect_error refusing this tab for too many
+ *                                     tabs or connections (it retries every 15-45 s), else null
  *   Messanger.emitWithAck(event, payload, timeoutMs)
  *                                     Promise of the server's ack; rejects with Error("timeout"),
  *                                     Error("disconnected") or Error("unavailable").
@@ -522,6 +524,13 @@
   M.connected = false;
   M.available = false;
 
+  // The server's words for a connection it refused for too many tabs or connections, else null.
+  M.refusedWith = function (error) {
+    var code = error && error.message;
+    if (code !== "too_many_sockets" && code !== "too_many_connections" && code !== "rate_limited") return null;
+    return (error.data && error.data.message) || "Too many connections: this tab tries again later.";
+  };
+
   M.emitWithAck = function (event, payload, timeoutMs) {
     return new Promise(function (resolve, reject) {
       if (!socket) {
@@ -631,12 +640,14 @@
     // Redis the second. Come back after a random, growing moment, so that the tabs of a busy worker
     // do not all arrive at the same instant.
     var retries = 0;
-    function reconnectLater() {
+    function reconnectLater(atLeastMs) {
       var delay = Math.min(RECONNECT_AFTER_MS * Math.pow(2, retries), RECONNECT_MAX_MS);
       retries += 1;
+      // Told to wait (rate limited, too many tabs): never sooner than that, spread a little later.
+      var wait = atLeastMs ? Math.max(delay, atLeastMs) * (1 + Math.random() * 0.5) : delay * (0.5 + Math.random());
       window.setTimeout(function () {
         if (!socket.connected) socket.connect();
-      }, delay * (0.5 + Math.random()));
+      }, wait);
     }
 
     socket.on("connect", function () {
@@ -655,7 +666,15 @@
       M.connected = false;
       dispatch("connect_error", error);
       // A refusal ends Socket.IO's own retries (it stays active through transport errors).
-      if (!socket.active && !(error && error.message === "unauthorized")) reconnectLater();
+      if (socket.active || (error && error.message === "unauthorized")) return;
+      var code = error && error.message;
+      if (code === "too_many_sockets" || code === "too_many_connections") {
+        reconnectLater(RECONNECT_MAX_MS); // another tab must close first: look again now and then
+      } else if (code === "rate_limited") {
+        reconnectLater(((error.data && error.data.retry_after) || 1) * 1000);
+      } else {
+        reconnectLater();
+      }
     });
     socket.on("message", function (message) {
       receive(message, { synced: false });
