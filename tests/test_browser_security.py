@@ -624,3 +624,72 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
         "group and room titles and searches, then checked live and after reload in the chat, the conversation list, "
         "profiles, search and flash messages, with CSP bypassed so that escaping alone must hold.",
     )
+
+
+# --- names that lie ------------------------------------------------------------------------------------
+
+LINK_READS_IN_ORDER = """link => {
+    const text = link.firstChild, shown = text.textContent;
+    const left = (needle) => {
+        const range = document.createRange(), at = shown.indexOf(needle);
+        range.setStart(text, at);
+        range.setEnd(text, at + needle.length);
+        return range.getBoundingClientRect().left;
+    };
+    return left("gnp") < left(".exe");
+}"""
+
+
+def shows_address_as_written(link, address: str) -> None:
+    """The link reads `address` (its format characters percent-encoded) left to right."""
+    text_of(link, address)
+    expect(link).to_have_attribute("dir", "ltr")
+    expect(link).to_have_attribute("href", address)
+    assert link.evaluate(LINK_READS_IN_ORDER), "the address is drawn reversed"
+
+
+def test_links_read_as_written_and_names_come_with_their_username(new_page, live_server, open_socket):
+    """A link whose address hides a right-to-left override shows "…%E2%80%AEgnp.exe" drawn left to
+    right, never "…exe.png", live and from the server; the conversation list row that the page's
+    script builds for a new chat and a group's live sender label show the @username."""
+    base = live_server.url
+    mallory = register_over_http(base, "Vic", "Tim")  # the same name as the person she writes to
+    vic = register_over_http(base, "Vic", "Tim")
+    befriend(mallory, vic)
+    v = browser_for(new_page, vic)
+    v.goto("/")
+    connected(v)
+
+    chat = direct_chat(mallory, vic)  # after Vic's list was drawn: its row comes from the script
+    socket = open_socket(mallory)
+    socket.send(chat, "see https://example.com/files/\u202egnp.exe now")
+    row = v.locator(f'[data-conversation-list] li[data-conversation-id="{chat}"]')
+    text_of(row.locator("[data-conversation-title]"), "Vic Tim")
+    text_of(row.locator("[data-conversation-username]"), f"@{mallory.username}")
+    expect(row.locator("[data-conversation-username]")).to_be_visible()
+    expect(row.locator("[data-conversation-link]")).to_have_attribute(
+        "aria-label", re.compile(re.escape(f"Vic Tim (@{mallory.username})"))
+    )
+    expect(row.locator("[data-conversation-preview] bdi")).to_have_count(1)
+
+    address = "https://example.com/files/%E2%80%AEgnp.exe"
+    v.goto(f"/chat/{mallory.username}")
+    connected(v)
+    text_of(v.locator("[data-chat-username]"), f"@{mallory.username}")
+    drawn = v.locator("li[data-message] [data-body]").last
+    expect(drawn).to_have_attribute("dir", "auto")
+    shows_address_as_written(drawn.locator("a"), address)
+    socket.send(chat, "again https://example.com/files/%E2%80%AEgnp.exe")
+    expect(v.locator("li[data-message]")).to_have_count(2)
+    shows_address_as_written(v.locator("li[data-message] [data-body]").last.locator("a"), address)
+
+    vic_id = int(v.evaluate("document.body.dataset.userId"))
+    group = create_group(mallory, [vic_id], title="Team")
+    v.goto(f"/c/{group}")
+    connected(v)
+    socket.send(group, "hello")
+    newest = v.locator("li[data-message]").last
+    text_of(newest.locator("[data-sender-name]"), "Vic Tim")
+    text_of(newest.locator("[data-sender-username]"), f"@{mallory.username}")
+    expect(newest.locator("[data-sender-username]")).to_be_visible()
+    text_of(newest.locator("[data-sender-sr]"), f"Vic Tim (@{mallory.username}): ")
