@@ -179,9 +179,10 @@ def conversation_dicts(summaries) -> list[dict]:
     return [_conversation_dict(summary, last_dicts) for summary in summaries]
 
 
-def _heading(conversation, other: User | None) -> tuple[str, str, str]:
-    """A conversation's title, avatar URL and URL as a member sees it (`other`: a direct chat's
-    partner, None once their account is deleted)."""
+def _heading(conversation, other: User | None) -> tuple[str, str, str, str | None]:
+    """A conversation's title, avatar URL, URL and username (a direct chat's partner's, shown beside
+    the title; else None) as a member sees it (`other`: a direct chat's partner, None once their
+    account is deleted)."""
     if conversation.kind == DIRECT:
         title = other.display_name if other else DELETED_USER_NAME
         avatar_url = user_dict(other)["avatar_url"]
@@ -190,7 +191,7 @@ def _heading(conversation, other: User | None) -> tuple[str, str, str]:
             if other
             else url_for("chat.conversation", conversation_id=conversation.id)
         )
-        return title, avatar_url, url
+        return title, avatar_url, url, other.username if other else None
     title = conversation.title
     initials = _title_initials(title)
     avatar_url = (
@@ -198,16 +199,17 @@ def _heading(conversation, other: User | None) -> tuple[str, str, str]:
         if initials.isalnum()
         else url_for("static", filename="img/deleted-user.svg")
     )
-    return title, avatar_url, url_for("chat.conversation", conversation_id=conversation.id)
+    return title, avatar_url, url_for("chat.conversation", conversation_id=conversation.id), None
 
 
 def _conversation_dict(summary, last_dicts: dict) -> dict:
     conversation, membership = summary.conversation, summary.membership
-    title, avatar_url, url = _heading(conversation, summary.other)
+    title, avatar_url, url, username = _heading(conversation, summary.other)
     return {
         "id": conversation.id,
         "kind": conversation.kind,
         "title": title,
+        "username": username,
         "avatar_url": avatar_url,
         "url": url,
         "unread_count": summary.unread_count,
@@ -251,5 +253,5 @@ def search_result_dicts(hits) -> list[dict]:
 
 def conversation_ref(conversation, other: User | None) -> dict:
     """{id, title, url} of a conversation as a member sees it (`other`: a direct chat's partner)."""
-    title, _avatar_url, url = _heading(conversation, other)
+    title, _avatar_url, url, _username = _heading(conversation, other)
     return {"id": conversation.id, "title": title, "url": url}

@@ -6,6 +6,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from app.services.mentions import MENTION_PATTERN
+from app.services.names import visible_url
 
 URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 TRAILING = ".,;:!?)]'"
@@ -13,16 +14,20 @@ TRAILING = ".,;:!?)]'"
 
 def linkify(text: str, plain=escape) -> Markup:
     """Escape text and turn http(s) links into anchors that open safely; nothing else becomes HTML.
-    `plain` renders the text between links (escaped by default)."""
+    `plain` renders the text between links (escaped by default).
+
+    A link shows its address as written but with invisible characters percent-encoded
+    (names.visible_url), left to right and isolated from the text around it (dir="ltr"), so a
+    bidi control cannot make "…/%E2%80%AEgnp.exe" read "…/exe.png"."""
     parts, last = [], 0
     for match in URL.finditer(text or ""):
         url = match.group(0).rstrip(TRAILING)
         start, end = match.start(), match.start() + len(url)
         parts.append(plain(text[last:start]))
         parts.append(
-            Markup('<a href="{0}" target="_blank" rel="noopener nofollow" class="underline break-all">{0}</a>').format(
-                url
-            )
+            Markup(
+                '<a href="{0}" dir="ltr" target="_blank" rel="noopener nofollow" class="underline break-all">{0}</a>'
+            ).format(visible_url(url))
         )
         last = end
     parts.append(plain((text or "")[last:]))

@@ -450,7 +450,8 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     eve = register_over_http(base, "<script>window.__xss=1</script>", "{{7*7}} ${7*7} `x`")
     eve_display = "<script>window.__xss=1</script> {{7*7}} ${7*7} `x`"
     rtl = register_over_http(base, "\u202eevil\u202c مرحبا", "👩\u200d💻 </textarea>&amp;")
-    rtl_display = "\u202eevil\u202c مرحبا 👩\u200d💻 </textarea>&amp;"
+    # Names lose their invisible characters (bidi controls, the emoji's zero-width joiner).
+    rtl_display = "evil مرحبا 👩💻 </textarea>&amp;"
     befriend(mallory, vic)
     befriend(eve, vic)
     assert rtl.post_form(f"/u/{vic.username}/friend-request", {}, csrf_from="/").ok
@@ -463,7 +464,7 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     dm = direct_chat(mallory, vic)
     v.goto(f"/chat/{mallory.username}")
     connected(v)
-    text_of(v.locator("#chat-title"), display)
+    text_of(v.locator("#chat-title"), f"{display} @{mallory.username}")
     assert v.title() == f"{display} · Messanger"
     m.goto(f"/chat/{vic.username}")
     connected(m)
@@ -500,7 +501,8 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     text_of(row.locator("[data-conversation-title]"), display)
     # Vic may leave the chat before its last messages were marked read: the label then names them.
     label = row.locator("[data-conversation-link]").get_attribute("aria-label")
-    assert re.fullmatch(re.escape(display) + r"(, \d+ unread messages?)?", label), label
+    assert re.fullmatch(re.escape(f"{display} (@{mallory.username})") + r"(, \d+ unread messages?)?", label), label
+    text_of(row.locator("[data-conversation-username]"), f"@{mallory.username}")
     text_of(row.locator("[data-conversation-preview]"), stored[-1])
     connected(v)
     socket.send(dm, PAYLOADS[4])
@@ -526,9 +528,10 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     v_guard.check(v, "group whose title closes the page's JSON script")
 
     # A group Mallory names in her browser: flash, header, title, typing, sender names, members.
-    title = "{{7*7}} <b>${7*7}</b> \u202eRTL\u202c 👩\u200d💻 </title><script>window.__xss=1</script>"
+    typed = "{{7*7}} <b>${7*7}</b> \u202eRTL\u202c 👩\u200d💻 </title><script>window.__xss=1</script>"
+    title = "{{7*7}} <b>${7*7}</b> RTL 👩💻 </title><script>window.__xss=1</script>"  # without invisibles
     m.goto("/groups/new")
-    m.get_by_label("Group name").fill(title)
+    m.get_by_label("Group name").fill(typed)
     m.get_by_label(re.compile("Vic Tim")).check()
     m.get_by_role("button", name="Create group").click()
     text_of(m.locator("[data-flash] p"), f"Group {title} created.")
@@ -547,7 +550,8 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     newest = v.locator("li[data-message]").last
     text_of(newest.locator("[data-sender-name]"), display)
     text_of(newest.locator("[data-body]"), PAYLOADS[9])
-    assert sorted(v.locator("[data-member-list] li a").all_text_contents()) == sorted([display, "Vic Tim (you)"])
+    members = sorted([f"{display} @{mallory.username}", f"Vic Tim (you) @{vic.username}"])
+    assert sorted(v.locator("[data-member-list] li a").all_text_contents()) == members
     v_guard.check(v, "group chat live")
     v.reload()
     text_of(v.locator("li[data-message]").last.locator("[data-sender-name]"), display)
@@ -557,8 +561,8 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     v_guard.check(v, "group settings")
 
     # A community room with a hostile title: directory, joining (flash), live message.
-    room_title = '<img src=x onerror="window.__xss=1"> {{7*7}} `${1}` \u202eroom'
-    room = create_room(live_server, room_title)
+    room = create_room(live_server, '<img src=x onerror="window.__xss=1"> {{7*7}} `${1}` \u202eroom')
+    room_title = '<img src=x onerror="window.__xss=1"> {{7*7}} `${1}` room'  # without the bidi control
     v.goto("/rooms")
     listed = v.locator("main li", has=v.get_by_role("button", name=f"Join {room_title}", exact=True))
     text_of(listed.locator("p.truncate"), room_title)
@@ -620,3 +624,72 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
         "group and room titles and searches, then checked live and after reload in the chat, the conversation list, "
         "profiles, search and flash messages, with CSP bypassed so that escaping alone must hold.",
     )
+
+
+# --- names that lie ------------------------------------------------------------------------------------
+
+LINK_READS_IN_ORDER = """link => {
+    const text = link.firstChild, shown = text.textContent;
+    const left = (needle) => {
+        const range = document.createRange(), at = shown.indexOf(needle);
+        range.setStart(text, at);
+        range.setEnd(text, at + needle.length);
+        return range.getBoundingClientRect().left;
+    };
+    return left("gnp") < left(".exe");
+}"""
+
+
+def shows_address_as_written(link, address: str) -> None:
+    """The link reads `address` (its format characters percent-encoded) left to right."""
+    text_of(link, address)
+    expect(link).to_have_attribute("dir", "ltr")
+    expect(link).to_have_attribute("href", address)
+    assert link.evaluate(LINK_READS_IN_ORDER), "the address is drawn reversed"
+
+
+def test_links_read_as_written_and_names_come_with_their_username(new_page, live_server, open_socket):
+    """A link whose address hides a right-to-left override shows "…%E2%80%AEgnp.exe" drawn left to
+    right, never "…exe.png", live and from the server; the conversation list row that the page's
+    script builds for a new chat and a group's live sender label show the @username."""
+    base = live_server.url
+    mallory = register_over_http(base, "Vic", "Tim")  # the same name as the person she writes to
+    vic = register_over_http(base, "Vic", "Tim")
+    befriend(mallory, vic)
+    v = browser_for(new_page, vic)
+    v.goto("/")
+    connected(v)
+
+    chat = direct_chat(mallory, vic)  # after Vic's list was drawn: its row comes from the script
+    socket = open_socket(mallory)
+    socket.send(chat, "see https://example.com/files/\u202egnp.exe now")
+    row = v.locator(f'[data-conversation-list] li[data-conversation-id="{chat}"]')
+    text_of(row.locator("[data-conversation-title]"), "Vic Tim")
+    text_of(row.locator("[data-conversation-username]"), f"@{mallory.username}")
+    expect(row.locator("[data-conversation-username]")).to_be_visible()
+    expect(row.locator("[data-conversation-link]")).to_have_attribute(
+        "aria-label", re.compile(re.escape(f"Vic Tim (@{mallory.username})"))
+    )
+    expect(row.locator("[data-conversation-preview] bdi")).to_have_count(1)
+
+    address = "https://example.com/files/%E2%80%AEgnp.exe"
+    v.goto(f"/chat/{mallory.username}")
+    connected(v)
+    text_of(v.locator("[data-chat-username]"), f"@{mallory.username}")
+    drawn = v.locator("li[data-message] [data-body]").last
+    expect(drawn).to_have_attribute("dir", "auto")
+    shows_address_as_written(drawn.locator("a"), address)
+    socket.send(chat, "again https://example.com/files/%E2%80%AEgnp.exe")
+    expect(v.locator("li[data-message]")).to_have_count(2)
+    shows_address_as_written(v.locator("li[data-message] [data-body]").last.locator("a"), address)
+
+    vic_id = int(v.evaluate("document.body.dataset.userId"))
+    group = create_group(mallory, [vic_id], title="Team")
+    v.goto(f"/c/{group}")
+    connected(v)
+    socket.send(group, "hello")
+    newest = v.locator("li[data-message]").last
+    text_of(newest.locator("[data-sender-name]"), "Vic Tim")
+    text_of(newest.locator("[data-sender-username]"), f"@{mallory.username}")
+    expect(newest.locator("[data-sender-username]")).to_be_visible()
+    text_of(newest.locator("[data-sender-sr]"), f"Vic Tim (@{mallory.username}): ")

@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app.extensions import db
 from app.models.chat import outside_the_models
@@ -75,3 +75,31 @@ def test_a_deleted_accounts_id_is_never_given_to_the_next_sign_up(ctx, make_user
     db.session.remove()
     assert db.session.get(User, deleted_id) is None
     assert make_user().id > deleted_id
+
+
+def test_0009_cleans_names_stored_before_it_and_fills_their_lookalike_keys(ctx, make_user):
+    """Names and titles stored with bidi controls and zero-width characters lose them; a name with
+    nothing visible left becomes empty (the username shows instead), a title "Group"; the skeleton
+    keys are filled so older accounts are found as lookalikes too."""
+    from app.models import Conversation, User
+    from app.services import accounts, conversations, social
+
+    ana, bob = make_user("ana"), make_user("bob")
+    social.send_request(ana, bob.username)
+    social.accept_request(bob, ana.username)
+    group = conversations.create_group(ana, "Team", [bob.id])
+    db.session.remove()
+    downgrade(directory=MIGRATIONS, revision="0008")
+    with db.engine.begin() as connection:
+        rename = text("UPDATE users SET first_name = :first, last_name = :last WHERE username = :username")
+        connection.execute(rename, {"first": "\u202eA\u200bli\u2066ce", "last": "\u200b\ufeff", "username": "ana"})
+        connection.execute(rename, {"first": "\u3164", "last": "", "username": "bob"})
+        retitle = text("UPDATE conversations SET title = :title WHERE id = :id")
+        connection.execute(retitle, {"title": "\u200b\u202e", "id": group.id})
+    upgrade(directory=MIGRATIONS)
+    ana, bob = (db.session.scalar(db.select(User).filter_by(username=name)) for name in ("ana", "bob"))
+    assert (ana.first_name, ana.last_name, ana.first_name_key, ana.display_name) == ("Alice", "", "alice", "Alice")
+    assert (bob.first_name, bob.display_name) == ("", "bob")
+    assert db.session.get(Conversation, group.id).title == "Group"
+    assert [user.username for user in accounts.lookalikes("\u0410LICE")] == ["ana"]
+    assert [user.username for user in accounts.lookalikes("B0B")] == ["bob"]

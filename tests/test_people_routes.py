@@ -296,3 +296,148 @@ def test_list_pages_cost_the_same_whatever_the_number_of_people(app, people, pat
     few = count_queries(app, ana, path)
     add_people(2, 6)
     assert count_queries(app, ana, path) == few
+
+
+# --- names that lie ------------------------------------------------------------------------------------
+
+INVISIBLE = "\u200b\u200c\u200d\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u2060\u3164"
+
+
+def profile_post(client, **fields):
+    token = extract_csrf(client.get("/settings/profile").get_data(as_text=True))
+    return client.post("/settings/profile", data={"csrf_token": token, "bio": "", **fields})
+
+
+def test_names_lose_bidi_controls_and_zero_width_characters(app, people):
+    """Sign-up and the profile editor strip format characters (bidi controls, zero-width spaces and
+    joiners, the BOM) from names; so do group titles."""
+    from app.extensions import db
+    from app.models import Conversation, User
+
+    people("zed", first_name="Z\u200be\u202ed", last_name="\ufeffSt\u2066one\u2069")
+    with app.app_context():
+        zed = db.session.scalar(db.select(User).filter_by(username="zed"))
+        assert (zed.first_name, zed.last_name, zed.first_name_key) == ("Zed", "Stone", "zed")
+    ana = people("ana")
+    page = ana.get("/u/zed").get_data(as_text=True)
+    assert "Zed Stone" in page and not any(char in page for char in INVISIBLE)
+
+    response = profile_post(people("zed"), username="zed", first_name="\u200dMia\u200d", last_name="\u202eenots")
+    assert response.status_code == 302
+    act(ana, "/u/zed/friend-request")
+    act(people("zed"), "/u/ana/friend-request/accept")
+    token = extract_csrf(ana.get("/groups/new").get_data(as_text=True))
+    with app.app_context():
+        zed = db.session.scalar(db.select(User).filter_by(username="zed"))
+        assert (zed.first_name, zed.last_name) == ("Mia", "enots")
+        zed_id = zed.id
+    ana.post("/groups/new", data={"csrf_token": token, "title": "\u202eTeam\u200b", "members": [str(zed_id)]})
+    with app.app_context():
+        assert db.session.scalar(db.select(Conversation.title).filter_by(kind="group")) == "Team"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e\u202c", "\ufeff \u2066", "\u3164", "\u2800", "\u0301"])
+def test_a_name_with_nothing_visible_is_refused(app, people, invisible):
+    """A name of only invisible characters (or blanks that show nothing) is refused with a clear
+    message and nothing is stored: at sign-up, in the profile editor, and as a group title."""
+    from app.extensions import db
+    from app.models import Conversation, User
+
+    client = app.test_client()
+    response = AuthActions(client).register(username="ghost", first_name=invisible, last_name="Lima")
+    assert response.status_code == 422
+    assert "Your first name has no visible characters" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(User).filter_by(username="ghost")) is None
+
+    ana = people("ana", first_name="Ana", last_name="Lima")
+    response = profile_post(ana, username="ana", first_name="Ana", last_name=invisible)
+    assert response.status_code == 422
+    assert "Your last name has no visible characters" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(User.last_name).filter_by(username="ana")) == "Lima"
+
+    token = extract_csrf(ana.get("/groups/new").get_data(as_text=True))
+    response = ana.post("/groups/new", data={"csrf_token": token, "title": invisible})
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(db.select(Conversation).filter_by(kind="group")) is None
+
+
+def flashes(client) -> list[str]:
+    """The flash messages the next page shows."""
+    html = client.get("/").get_data(as_text=True)
+    return [text.strip() for text in re.findall(r'<p class="min-w-0 flex-1 break-words">(.*?)</p>', html, re.S)]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "alike"),
+    [
+        ("Alice", "Wong", True),  # an exact copy
+        ("\u0410lice", "Wong", True),  # Cyrillic А
+        ("ALICE", "W\u043eng", True),  # another case, Cyrillic о
+        ("Alice", "Wong\u200b", True),  # a copy hidden behind a zero-width space
+        ("alice.w", "", True),  # her username
+        ("Alicia", "Wong", False),
+    ],
+)
+def test_a_name_that_looks_like_someone_elses_is_warned_about(app, people, first, last, alike):
+    """Choosing a display name that looks like another person's display name or username (the same
+    UTS #39 skeleton) shows a warning naming them with their @username, at sign-up and in the profile
+    editor; the name is kept (people share names; the @username tells them apart)."""
+    from html import unescape
+
+    people("alice.w", first_name="Alice", last_name="Wong")
+    mallory = app.test_client()
+    assert AuthActions(mallory).register(username="mallory", first_name=first, last_name=last).status_code == 302
+    warning = "looks like the name of Alice Wong (@alice.w)"
+    shown = [unescape(text) for text in flashes(mallory)]
+    assert any(warning in text for text in shown) is alike, shown
+
+    eve = people("eve", first_name="Eve", last_name="Stone")
+    assert flashes(eve) == ["Welcome to Messanger, Eve Stone!"]
+    assert profile_post(eve, username="eve", first_name=first, last_name=last).status_code == 302
+    shown = [unescape(text) for text in flashes(eve)]
+    assert any(warning in text for text in shown) is alike, shown
+    # Saving again without changing the name does not warn again.
+    assert profile_post(eve, username="eve", first_name=first, last_name=last).status_code == 302
+    assert not any(warning in unescape(text) for text in flashes(eve))
+
+
+def test_lookalikes_are_found_by_index(app, people):
+    """The lookalike check reads the indexed skeleton columns, not every user."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import User
+    from app.services import accounts
+
+    people("alice.w", first_name="Alice", last_name="Wong")
+    with app.app_context():
+        assert [user.username for user in accounts.lookalikes("\u0410LICE wong")] == ["alice.w"]
+        if db.engine.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1])
+                for row in db.session.execute(
+                    text("EXPLAIN QUERY PLAN SELECT id FROM users WHERE name_skeleton = :k OR username_skeleton = :k"),
+                    {"k": "x"},
+                )
+            )
+            assert "ix_users_name_skeleton" in plan and "ix_users_username_skeleton" in plan, plan
+            assert "SCAN users" not in plan.replace("SCAN users USING", ""), plan
+        assert User.__table__.c.name_skeleton.index and User.__table__.c.username_skeleton.index
+
+
+def test_the_conversation_list_and_the_chat_header_show_the_username(people):
+    """A direct chat's row on the home page and its header show the partner's @username beside the
+    display name, which alone could be anyone's."""
+    ana = people("ana", first_name="Ana", last_name="Lima")
+    people("bob.s", first_name="Bob", last_name="Stone")
+    page = ana.get("/chat/bob.s").get_data(as_text=True)
+    assert re.search(r">Bob Stone</a> <span[^>]*data-chat-username>@bob\.s</span>", page)
+    home = ana.get("/").get_data(as_text=True)
+    row = re.search(r'<li data-conversation-id="\d+".*?</li>', home, re.S).group(0)
+    assert re.search(r"data-conversation-title>Bob Stone</span>", row)
+    assert re.search(r'class="[^"]*" data-conversation-username>@bob\.s</span>', row)
+    assert 'class="hidden' not in re.search(r"<span[^>]*data-conversation-username>", row).group(0)
+    assert 'aria-label="Bob Stone (@bob.s)' in row

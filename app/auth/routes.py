@@ -30,6 +30,9 @@ def register():
         else:
             start_session(user, remember=False)
             flash(f"Welcome to Messanger, {user.display_name}!", "success")
+            warning = accounts.lookalike_warning(user)
+            if warning:
+                flash(warning, "warning")
             return redirect(url_for("main.index"))
     page = render_template("auth/register.html", form=form, password_rules=accounts.PASSWORD_RULES)
     return page, form_status(form)

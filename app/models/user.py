@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.avatar import INITIALS_PALETTE, Avatar
 from app.models.base import Base, UTCDateTime, search_key, utcnow
+from app.services.names import SKELETON_KEY_LENGTH, skeleton_key
 
 USERNAME_MAX_LENGTH = 30
 NAME_MAX_LENGTH = 50
@@ -20,6 +21,11 @@ MESSAGE_POLICIES = ("everyone", "friends")
 def name_key(name: str) -> str:
     """The form of a name that prefix search compares: case-folded, trimmed."""
     return (name or "").strip().casefold()[:NAME_MAX_LENGTH]
+
+
+def display_name_of(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """First and last name, or the username when neither is set."""
+    return " ".join(part for part in (first_name, last_name) if part) or (username or "")
 
 
 def _initial(text: str) -> str:
@@ -48,6 +54,10 @@ class User(UserMixin, Base):
     # Case-folded copies of the names, kept in step by the validators below, for indexed prefix search.
     first_name_key: Mapped[str] = mapped_column(search_key(NAME_MAX_LENGTH), default="", index=True)
     last_name_key: Mapped[str] = mapped_column(search_key(NAME_MAX_LENGTH), default="", index=True)
+    # Keys of what the display name and the username look like (app.services.names.skeleton_key),
+    # kept in step by the validator below, so a new name is checked against lookalikes by index.
+    name_skeleton: Mapped[str] = mapped_column(String(SKELETON_KEY_LENGTH), default="", index=True)
+    username_skeleton: Mapped[str] = mapped_column(String(SKELETON_KEY_LENGTH), default="", index=True)
     bio: Mapped[str] = mapped_column(String(BIO_MAX_LENGTH), default="")
     avatar_id: Mapped[int | None] = mapped_column(ForeignKey("avatars.id", ondelete="SET NULL"))
     # The uploaded picture (named by its content hash), if any.
@@ -63,9 +73,14 @@ class User(UserMixin, Base):
 
     avatar: Mapped[Avatar | None] = relationship(lazy="joined")
 
-    @validates("first_name", "last_name")
+    @validates("first_name", "last_name", "username")
     def _keep_name_keys(self, key: str, value: str) -> str:
-        setattr(self, f"{key}_key", name_key(value))
+        if key == "username":
+            self.username_skeleton = skeleton_key(value or "")
+        else:
+            setattr(self, f"{key}_key", name_key(value))
+        names = {"first_name": self.first_name, "last_name": self.last_name, "username": self.username, key: value}
+        self.name_skeleton = skeleton_key(display_name_of(**names))
         return value
 
     def get_id(self) -> str:
@@ -75,7 +90,7 @@ class User(UserMixin, Base):
     @property
     def display_name(self) -> str:
         """First and last name, or the username when neither is set."""
-        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.username
+        return display_name_of(self.first_name, self.last_name, self.username)
 
     @property
     def initials(self) -> str:

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,8 +12,7 @@ from app.concurrency import HASHING, run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
 from app.rate_limits import KnownDevice, current_password_keys, password_attempt, sign_in_keys
-from app.services import ServiceError, release_db_connection, remembered_logins
-from app.services.text import clean_line
+from app.services import ServiceError, names, release_db_connection, remembered_logins
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_PATTERN = re.compile(rf"[a-z0-9._]{{{USERNAME_MIN_LENGTH},{USERNAME_MAX_LENGTH}}}")
@@ -77,11 +76,38 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 def check_name(value: str, field: str) -> str:
-    """Return a cleaned first or last name, or raise ServiceError if it is too long."""
-    value = clean_line(value)
-    if len(value) > NAME_MAX_LENGTH:
-        raise ServiceError(f"At most {NAME_MAX_LENGTH} characters.", field)
-    return value
+    """Return a cleaned first or last name (no invisible characters: app.services.names), or raise
+    ServiceError if it is too long or shows nothing."""
+    what = "Your first name" if field == "first_name" else "Your last name"
+    return names.clean_name(value, field, NAME_MAX_LENGTH, what=what)
+
+
+LOOKALIKES_SHOWN = 3
+
+
+def lookalikes(display_name: str, exclude_id: int | None = None) -> list[User]:
+    """Up to LOOKALIKES_SHOWN other people whose display name or username looks like display_name
+    (the same skeleton: an exact copy, another case, a Cyrillic А for a Latin A), found by index."""
+    key = names.skeleton_key(display_name)
+    query = select(User).where(or_(User.name_skeleton == key, User.username_skeleton == key))
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    return list(db.session.scalars(query.order_by(User.id).limit(LOOKALIKES_SHOWN)))
+
+
+def lookalike_warning(user: User) -> str | None:
+    """What to tell the user when their display name looks like other people's names, else None.
+
+    A warning, not a refusal: people share names, and the @username shown beside a name wherever it
+    could be mistaken tells them apart."""
+    people = lookalikes(user.display_name, exclude_id=user.id)
+    if not people:
+        return None
+    who = ", ".join(f"{person.display_name} (@{person.username})" for person in people)
+    return (
+        f"Your name “{user.display_name}” looks like the name of {who}. Others see your @username "
+        "beside it; if you did not mean to look like them, change your name in Settings."
+    )
 
 
 def hash_password(password: str) -> str:

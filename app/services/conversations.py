@@ -27,8 +27,7 @@ from app.models.chat import (
     Message,
 )
 from app.models.user import User
-from app.services import ServiceError, is_db_int, rooms, social
-from app.services.text import clean_line
+from app.services import ServiceError, is_db_int, names, rooms, social
 
 GROUP_MAX_MEMBERS = 256
 
@@ -141,12 +140,10 @@ def open_direct(user: User, username: str) -> Conversation:
 
 
 def check_title(title: str) -> str:
-    """A cleaned group title, or ServiceError."""
-    title = clean_line(title)
+    """A cleaned group or room title (no invisible characters: app.services.names), or ServiceError."""
+    title = names.clean_name(title, "title", TITLE_MAX_LENGTH, what="The name")
     if not title:
         raise ServiceError("Give the group a name.", "title")
-    if len(title) > TITLE_MAX_LENGTH:
-        raise ServiceError(f"At most {TITLE_MAX_LENGTH} characters.", "title")
     return title
 
 

@@ -19,8 +19,9 @@ def check_bio(value: str) -> str:
     return bio
 
 
-def update_profile(user: User, username: str, first_name: str, last_name: str, bio: str) -> None:
-    """Change names, bio and username (under the same rules as at sign-up)."""
+def update_profile(user: User, username: str, first_name: str, last_name: str, bio: str) -> str | None:
+    """Change names, bio and username (under the same rules as at sign-up). Returns
+    accounts.lookalike_warning() when the display name changed to one like someone else's."""
     username = accounts.check_username(username)
     first_name = accounts.check_name(first_name, "first_name")
     last_name = accounts.check_name(last_name, "last_name")
@@ -29,12 +30,14 @@ def update_profile(user: User, username: str, first_name: str, last_name: str, b
         taken = db.session.scalar(select(User.id).where(User.username == username, User.id != user.id))
         if taken is not None:
             raise ServiceError("That username is taken.", "username", code="username_taken")
+    name_before = user.name_skeleton
     user.username, user.first_name, user.last_name, user.bio = username, first_name, last_name, bio
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise ServiceError("That username is taken.", "username", code="username_taken") from None
+    return accounts.lookalike_warning(user) if user.name_skeleton != name_before else None
 
 
 def set_message_policy(user: User, policy: str) -> None:

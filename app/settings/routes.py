@@ -42,13 +42,15 @@ def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            profiles.update_profile(
+            warning = profiles.update_profile(
                 current_user, form.username.data, form.first_name.data, form.last_name.data, form.bio.data
             )
         except ServiceError as error:
             show_service_error(form, error)
         else:
             flash("Your profile has been saved.", "success")
+            if warning:
+                flash(warning, "warning")
             return redirect(url_for("people.profile", username=current_user.username))
     return render_template("settings/profile.html", form=form), form_status(form)
 

@@ -53,6 +53,8 @@
   var MENTION_PATTERN = /@([A-Za-z0-9._]{1,30})/g;
   var MENTION_BLOCKED_AFTER = /[\p{L}\p{N}_@.]/u;
   var REPLY_PREVIEW_LENGTH = 140;
+  // app/services/names.py's INVISIBLE: characters that draw nothing or reorder the text around them.
+  var FORMAT_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Zl}\p{Zp}]/gu;
   var HIGHLIGHT_MS = 2000;
 
   function noop() {}
@@ -80,6 +82,14 @@
     if (last < text.length) fragment.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  /* A link's address as shown and followed: invisible characters percent-encoded, as
+   * app/services/names.py's visible_url (so "…/%E2%80%AEgnp.exe" never reads "…/exe.png"). */
+  function visibleUrl(url) {
+    return url.replace(FORMAT_CHARACTER, function (char) {
+      return encodeURIComponent(char);
+    });
+  }
+
   /* Text with its http(s) links as <a> elements, and mentions (M.mentions) as profile links;
    * everything else stays text. */
   function linkify(text, mentions, myId) {
@@ -103,12 +113,14 @@
       try {
         var parsed = new URL(url);
         if (parsed.protocol === "http:" || parsed.protocol === "https:") {
+          var shown = visibleUrl(url);
           link = document.createElement("a");
-          link.setAttribute("href", url);
+          link.setAttribute("href", shown);
+          link.setAttribute("dir", "ltr");
           link.setAttribute("target", "_blank");
           link.setAttribute("rel", "noopener nofollow");
           link.className = "underline break-all";
-          link.textContent = url;
+          link.textContent = shown;
         }
       } catch (error) {
         link = null;
@@ -369,10 +381,17 @@
       item.setAttribute("data-deleted", message.deleted ? "true" : "false");
       item.setAttribute("data-mine", mine ? "true" : "false");
 
+      // In a group or room the @username stands beside the name: a name alone can be anyone's.
+      var handle = !mine && sender.username ? "@" + sender.username : "";
       var srName = item.querySelector("[data-sender-sr]");
-      if (srName) srName.textContent = name + ": ";
+      if (srName) srName.textContent = name + (handle && groupLike ? " (" + handle + ")" : "") + ": ";
       var visibleName = item.querySelector("[data-sender-name]");
       if (visibleName) visibleName.textContent = sender.display_name || "Deleted user";
+      var visibleHandle = item.querySelector("[data-sender-username]");
+      if (visibleHandle) {
+        visibleHandle.textContent = handle;
+        visibleHandle.classList.toggle("hidden", !handle);
+      }
       var avatar = item.querySelector("[data-sender-avatar]");
       if (avatar) avatar.setAttribute("src", sender.avatar_url || DELETED_AVATAR);
       fillQuote(item.querySelector("[data-reply-quote]"), message.reply_to);

@@ -56,17 +56,29 @@
       row.setAttribute("data-" + name, value ? "true" : "false");
     }
 
-    // The same text as the conversation_row macro draws.
-    function previewText(kind, message) {
-      if (!message) return "No messages yet";
-      if (message.deleted) return "Message deleted";
+    // The same text as the conversation_row macro draws: [who, what] (what goes in a <bdi>, or
+    // null for a line of ours such as "No messages yet").
+    function previewParts(kind, message) {
+      if (!message) return ["No messages yet", null];
+      if (message.deleted) return ["Message deleted", null];
       var body = String(message.body || "").replace(/\s+/g, " ").trim().slice(0, 200);
       var attachment = message.attachment;
       if (!body && attachment) body = attachment.kind === "image" ? "Photo" : String(attachment.filename || "");
       var sender = message.sender || {};
-      if (sender.id != null && sender.id === M.userId) return "You: " + body;
-      if (kind !== "direct") return (sender.display_name || "Deleted user") + ": " + body;
-      return body;
+      if (sender.id != null && sender.id === M.userId) return ["You: ", body];
+      if (kind !== "direct") return [(sender.display_name || "Deleted user") + ": ", body];
+      return ["", body];
+    }
+
+    function writePreview(preview, kind, message) {
+      var parts = previewParts(kind, message);
+      while (preview.firstChild) preview.removeChild(preview.firstChild);
+      if (parts[0]) preview.appendChild(document.createTextNode(parts[0]));
+      if (parts[1] !== null) {
+        var what = document.createElement("bdi");
+        what.textContent = parts[1];
+        preview.appendChild(what);
+      }
     }
 
     function plural(count, word) {
@@ -80,7 +92,8 @@
       if (!link || !title) return;
       var unread = parseInt(row.getAttribute("data-unread-count"), 10) || 0;
       var mentions = parseInt(row.getAttribute("data-mentions"), 10) || 0;
-      var label = title.textContent;
+      var username = row.getAttribute("data-username");
+      var label = title.textContent + (username ? " (@" + username + ")" : "");
       if (flag(row, "pinned")) label += ", pinned";
       if (flag(row, "muted")) label += ", muted";
       if (unread) label += ", " + plural(unread, "unread message");
@@ -118,7 +131,7 @@
     function setMessage(row, message) {
       var preview = row.querySelector("[data-conversation-preview]");
       var time = row.querySelector("[data-conversation-time]");
-      if (preview) preview.textContent = previewText(row.getAttribute("data-kind"), message);
+      if (preview) writePreview(preview, row.getAttribute("data-kind"), message);
       if (time) {
         if (message && message.created_at) {
           time.setAttribute("datetime", message.created_at);
@@ -156,6 +169,14 @@
       }
       if (avatar) avatar.setAttribute("src", conversation.avatar_url || "");
       if (title) title.textContent = conversation.title || "";
+      // A direct chat's @username beside the name: the display name alone could be anyone's.
+      var username = row.querySelector("[data-conversation-username]");
+      if (conversation.username) row.setAttribute("data-username", conversation.username);
+      else row.removeAttribute("data-username");
+      if (username) {
+        username.textContent = conversation.username ? "@" + conversation.username : "";
+        username.classList.toggle("hidden", !conversation.username);
+      }
       if (preview) preview.id = "conversation-" + id + "-preview";
       if (time) time.id = "conversation-" + id + "-time";
       setMessage(row, conversation.last_message);

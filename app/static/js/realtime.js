@@ -400,7 +400,9 @@
     if (!notificationsSupported || window.Notification.permission !== "granted" || !document.hidden) return;
     var sender = message.sender || {};
     try {
-      var notification = new window.Notification(sender.display_name || "New message", {
+      // The @username beside the name: a display name alone could be anyone's.
+      var title = sender.display_name ? sender.display_name + (sender.username ? " (@" + sender.username + ")" : "") : "New message";
+      var notification = new window.Notification(title, {
         body: String(message.body || "").slice(0, 100),
         tag: "messanger-" + message.conversation_id + "-" + message.seq,
         icon: sender.avatar_url || undefined
