@@ -105,24 +105,15 @@ class SocketPacket(sio_packet.Packet):
         # Engine.IO hands over text it could read as JSON (a dict, a list, true) as that value.
         if type(self.packet_type) is not int or self.packet_type not in _CLIENT_TYPES:
             return self._unreadable(f"packet type {self.packet_type!r}")
-        if self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT) and not (
+        # No client of ours sends binary; python-socketio would raise (and log a traceback) for a binary
+        # packet on a namespace the socket left, so none is taken at all.
+        if self.packet_type in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            return self._unreadable("a binary packet: this server reads JSON only")
+        if self.packet_type == sio_packet.EVENT and not (
             isinstance(self.data, list) and self.data and isinstance(self.data[0], str)
         ):
             return self._unreadable("an event without a name")
         return attachments
-
-    def add_attachment(self, attachment):
-        """Take one binary attachment; True once all arrived. A placeholder that names no attachment
-        makes the event unreadable (answered `invalid`) rather than stuck waiting."""
-        self.attachments.append(attachment)
-        if len(self.attachments) < self.attachment_count:
-            return False
-        try:
-            self.data = self.reconstruct_binary(self.data, self.attachments)
-        except (IndexError, KeyError, TypeError) as error:
-            log_unreadable(f"a binary placeholder: {type(error).__name__}")
-            self.data = [UNDECODABLE_EVENT] if self.packet_type == sio_packet.BINARY_EVENT else []
-        return True
 
     def _unreadable(self, reason: str) -> int:
         log_unreadable(reason)
