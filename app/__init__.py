@@ -101,7 +101,9 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     socket_registry.init_app(app)
     app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()
-    options = {}
+    # Named even when None: Flask-SocketIO keeps the options of an earlier init_app (another app in
+    # the same process), so an app without Redis would inherit that app's message queue.
+    options = {"client_manager": None}
     if app.config["REDIS_URL"]:
         # Every worker publishes its emits to Redis and relays the others' to its clients. Emits from
         # many greenlets at once each hold a connection for a moment: room beyond redis-py's 100.

@@ -4,9 +4,10 @@ import uuid
 
 import pytest
 import redis
+from socketio import RedisManager
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, socketio
 from tests.conftest import AuthActions, app_config
 
 
@@ -35,3 +36,19 @@ def test_login_and_logout_write_and_delete_the_session_in_redis(redis_app):
     auth.logout()
     assert not store.exists(prefix + sid)
     assert b"Sign up" in client.get("/").data
+
+
+def test_an_app_without_redis_made_after_one_with_it_has_no_message_queue(redis_app, sqlite_databases):
+    """The SocketIO object is shared by every app of a process: an app made without REDIS_URL after
+    one with it must not inherit its Redis message queue (its test clients would refuse to run)."""
+    assert isinstance(socketio.server.manager, RedisManager)
+    url = sqlite_databases.create()
+    app = create_app(app_config(url))
+    try:
+        assert not isinstance(socketio.server.manager, RedisManager)
+        client = socketio.test_client(app, flask_test_client=app.test_client())
+        assert not client.is_connected()  # anonymous: refused by our connect handler, not by the queue
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        sqlite_databases.drop(url)
