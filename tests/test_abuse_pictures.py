@@ -28,8 +28,9 @@ from app.models.chat import Attachment
 from app.models.user import User
 from app.services import ServiceError, accounts, avatars, conversations, pictures
 from tests import images
+from tests.abuse import CEILING, PAUSE, Others, figures_of
 from tests.conftest import TEST_PASSWORD, AuthActions, HttpUser, LiveServer, app_config, extract_csrf
-from tests.realtime import create_group
+from tests.realtime import befriend, create_group, direct_chat
 from tests.reliability import count, record
 
 DEFAULT_CPU_SECONDS = 10  # PICTURE_CPU_SECONDS's default (app/config.py)
@@ -164,6 +165,73 @@ def test_a_sign_in_during_the_heaviest_accepted_picture_answers_within_twice_its
     assert outcome["second"].json()["error"] == "busy"
     assert workers, "no picture subprocess was seen while the upload was processed"
     assert b"SECRET_KEY" not in worker_environment and b"DATABASE_URL" not in worker_environment
+
+
+# --- other people while one uploads the heaviest pictures in a loop --------------------------------
+
+HOSTILE_UPLOAD_SECONDS = count(8, 30)
+
+
+@pytest.mark.parametrize("picture_server", ["eventlet"], indirect=True)
+def test_others_are_served_while_one_uploads_the_heaviest_pictures(picture_server, hostile):
+    """One user posts the heaviest accepted picture again and again (one at a time: that is all they
+    get); meanwhile Ana browses and sends over her socket. Her p99 stays near her quiet p99: the
+    picture work is in its subprocess, below the server's priority, and never on the event loop."""
+    server = picture_server
+    uploader = HttpUser(server.url).register()
+    group = create_group(uploader, [], title="Pictures")
+    ana, bob = HttpUser(server.url).register(), HttpUser(server.url).register()
+    befriend(ana, bob)
+    others = Others(server.url, {"names": {"ana": ana.username}, "chat": direct_chat(ana, bob)})
+    stop, uploads = threading.Event(), []
+
+    def upload_in_a_loop() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            status = post_file(uploader, group, hostile, "hostile.png").status_code
+            uploads.append((status, time.perf_counter() - began))
+
+    try:
+        others.start()
+        quiet_http, quiet_acks = others.measure(2)
+        thread = threading.Thread(target=upload_in_a_loop, daemon=True)
+        thread.start()
+        http, acks = others.measure(HOSTILE_UPLOAD_SECONDS)
+        stop.set()
+        thread.join(180)
+    finally:
+        others.stop()
+
+    during_http, during_acks = figures_of(http), figures_of(acks)
+    figures = {
+        "async mode": server.environment["ASYNC_MODE"],
+        "pictures accepted (201)": sum(1 for status, _ in uploads if status == 201),
+        "upload p50 s": round(statistics.median(took for _, took in uploads), 2),
+        "others' requests": len(http),
+        "requests p50 ms": during_http["p50"],
+        "requests p99 ms": during_http["p99"],
+        "requests max ms": during_http["max"],
+        "socket acks": len(acks),
+        "acks p50 ms": during_acks["p50"],
+        "acks p99 ms": during_acks["p99"],
+        "acks max ms": during_acks["max"],
+        "quiet requests p99 ms": figures_of(quiet_http)["p99"],
+        "quiet acks p99 ms": figures_of(quiet_acks)["p99"],
+    }
+    record(
+        "Abuse",
+        f"Other people during hostile picture uploads ({figures['async mode']})",
+        figures,
+        f"One run.py worker with production scrypt. For {HOSTILE_UPLOAD_SECONDS} s a user uploads the "
+        "5000 x 5000 RGBA PNG with one noisy channel again and again (the heaviest accepted picture); "
+        f"meanwhile another user fetches /healthz and a chat page in turn and sends messages over her "
+        f"socket, each every {PAUSE * 1000:.0f} ms, timed by the client (quiet: the same load just before).",
+    )
+    assert figures["pictures accepted (201)"] >= 1, uploads
+    assert all(status == 201 for status, _ in uploads), uploads
+    assert not others.failures, others.failures[:5]
+    assert during_http["p99"] < CEILING * 1000 + 2 * figures["quiet requests p99 ms"], figures
+    assert during_acks["p99"] < CEILING * 1000 + 2 * figures["quiet acks p99 ms"], figures
 
 
 # --- a picture that takes too long ----------------------------------------------------------------
