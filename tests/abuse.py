@@ -33,6 +33,30 @@ def figures_of(seconds: list[float]) -> dict:
     return {"p50": statistics.median(ordered) * 1000, "p99": p99 * 1000, "max": ordered[-1] * 1000}
 
 
+def others_figures(http: list[float], acks: list[float], quiet_http: list[float], quiet_acks: list[float]) -> dict:
+    """The other user's counts and p50/p99/max in milliseconds during an attack, and her quiet p99s."""
+    during_http, during_acks = figures_of(http), figures_of(acks)
+    return {
+        "others' requests": len(http),
+        "requests p50 ms": during_http["p50"],
+        "requests p99 ms": during_http["p99"],
+        "requests max ms": during_http["max"],
+        "socket acks": len(acks),
+        "acks p50 ms": during_acks["p50"],
+        "acks p99 ms": during_acks["p99"],
+        "acks max ms": during_acks["max"],
+        "quiet requests p99 ms": figures_of(quiet_http)["p99"],
+        "quiet acks p99 ms": figures_of(quiet_acks)["p99"],
+    }
+
+
+def within_ceiling(figures: dict) -> bool:
+    """Whether the other user's p99s stayed under CEILING beyond twice her quiet p99s."""
+    return figures["requests p99 ms"] < CEILING * 1000 + 2 * figures["quiet requests p99 ms"] and (
+        figures["acks p99 ms"] < CEILING * 1000 + 2 * figures["quiet acks p99 ms"]
+    )
+
+
 class Others:
     """Ana's HTTP requests (/healthz and the chat page, in turn) and her socket's send_message acks,
     each in its own thread, timed while `running` is set."""

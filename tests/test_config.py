@@ -73,11 +73,13 @@ def test_production_refuses_a_weak_password_hash(database_url):
         create_app(app_config(database_url, APP_ENV="production", SECRET_KEY="k" * 40))
 
 
-def test_run_py_explains_a_missing_secret_in_one_line(tmp_path):
+def production_refusal(tmp_path, secret_key: str) -> list[str]:
+    """What `python run.py` in production with this SECRET_KEY (and no proxy setting) prints before
+    it exits non-zero: its stderr's non-blank lines."""
     env = {
         "PATH": "/usr/bin:/bin",
         "APP_ENV": "production",
-        "SECRET_KEY": "change-me",
+        "SECRET_KEY": secret_key,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
         "PYTHONWARNINGS": "ignore",
     }
@@ -85,8 +87,12 @@ def test_run_py_explains_a_missing_secret_in_one_line(tmp_path):
         [sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def test_run_py_explains_a_missing_secret_in_one_line(tmp_path):
+    lines = production_refusal(tmp_path, "change-me")
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0], lines
 
 
 def test_socketio_runs_on_eventlet_and_shares_the_http_session(app):
@@ -202,19 +208,8 @@ def test_production_trusts_one_proxy_by_default_but_only_once_told_which(monkeyp
 
 
 def test_run_py_in_production_refuses_to_guess_its_proxies(tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "APP_ENV": "production",
-        "SECRET_KEY": "s" * 40,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-        "PYTHONWARNINGS": "ignore",
-    }
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "FORWARDED_ALLOW_IPS" in lines[0] and "docs/deploy.md" in lines[0], result.stderr
+    lines = production_refusal(tmp_path, "s" * 40)
+    assert len(lines) == 1 and "FORWARDED_ALLOW_IPS" in lines[0] and "docs/deploy.md" in lines[0], lines
 
 
 @pytest.mark.parametrize(
