@@ -5,8 +5,8 @@ import re
 from flask import url_for
 from markupsafe import Markup, escape
 
+from app.names import visible_url
 from app.services.mentions import MENTION_PATTERN
-from app.services.names import visible_url
 
 URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 TRAILING = ".,;:!?)]'"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.avatar import INITIALS_PALETTE, Avatar
 from app.models.base import Base, UTCDateTime, search_key, utcnow
-from app.services.names import SKELETON_KEY_LENGTH, skeleton_key
+from app.names import SKELETON_KEY_LENGTH, skeleton_key
 
 USERNAME_MAX_LENGTH = 30
 NAME_MAX_LENGTH = 50
@@ -54,7 +54,7 @@ class User(UserMixin, Base):
     # Case-folded copies of the names, kept in step by the validators below, for indexed prefix search.
     first_name_key: Mapped[str] = mapped_column(search_key(NAME_MAX_LENGTH), default="", index=True)
     last_name_key: Mapped[str] = mapped_column(search_key(NAME_MAX_LENGTH), default="", index=True)
-    # Keys of what the display name and the username look like (app.services.names.skeleton_key),
+    # Keys of what the display name and the username look like (app.names.skeleton_key),
     # kept in step by the validator below, so a new name is checked against lookalikes by index.
     name_skeleton: Mapped[str] = mapped_column(String(SKELETON_KEY_LENGTH), default="", index=True)
     username_skeleton: Mapped[str] = mapped_column(String(SKELETON_KEY_LENGTH), default="", index=True)

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.concurrency import HASHING, run_blocking
 from app.extensions import db
 from app.models.user import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, User
+from app.names import skeleton_key
 from app.rate_limits import KnownDevice, current_password_keys, password_attempt, sign_in_keys
 from app.services import ServiceError, names, release_db_connection, remembered_logins
 
@@ -76,7 +77,7 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 def check_name(value: str, field: str) -> str:
-    """Return a cleaned first or last name (no invisible characters: app.services.names), or raise
+    """Return a cleaned first or last name (no invisible characters: app.names), or raise
     ServiceError if it is too long or shows nothing."""
     what = "Your first name" if field == "first_name" else "Your last name"
     return names.clean_name(value, field, NAME_MAX_LENGTH, what=what)
@@ -88,7 +89,7 @@ LOOKALIKES_SHOWN = 3
 def lookalikes(display_name: str, exclude_id: int | None = None) -> list[User]:
     """Up to LOOKALIKES_SHOWN other people whose display name or username looks like display_name
     (the same skeleton: an exact copy, another case, a Cyrillic А for a Latin A), found by index."""
-    key = names.skeleton_key(display_name)
+    key = skeleton_key(display_name)
     query = select(User).where(or_(User.name_skeleton == key, User.username_skeleton == key))
     if exclude_id is not None:
         query = query.where(User.id != exclude_id)

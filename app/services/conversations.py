@@ -140,7 +140,7 @@ def open_direct(user: User, username: str) -> Conversation:
 
 
 def check_title(title: str) -> str:
-    """A cleaned group or room title (no invisible characters: app.services.names), or ServiceError."""
+    """A cleaned group or room title (no invisible characters: app.names), or ServiceError."""
     title = names.clean_name(title, "title", TITLE_MAX_LENGTH, what="The name")
     if not title:
         raise ServiceError("Give the group a name.", "title")

@@ -330,23 +330,17 @@ def friend_ids(user_id: int) -> set[int]:
     return set(db.session.scalars(select(other_id).where(mine, Friendship.status == ACCEPTED)))
 
 
-def blocked_either_way(user_id: int) -> set[int]:
-    """The ids of everyone the user blocked or was blocked by."""
-    blocked = select(Block.blocked_id).where(Block.blocker_id == user_id)
-    blockers = select(Block.blocker_id).where(Block.blocked_id == user_id)
-    return set(db.session.scalars(blocked.union(blockers)))
-
-
 def activity_hidden(user_id: int, conversation_id: int | None = None) -> set[int]:
     """Who may not receive the user's activity (typing, read position, presence), and whose activity
-    the user may not receive: everyone on either side of a block with them. With conversation_id,
-    only that conversation's members (those a conversation-wide event would reach): one indexed
-    query, however large the conversation."""
-    if conversation_id is None:
-        return blocked_either_way(user_id)
-    members = select(Membership.user_id).where(Membership.conversation_id == conversation_id)
-    blocked = select(Block.blocked_id).where(Block.blocker_id == user_id, Block.blocked_id.in_(members))
-    blockers = select(Block.blocker_id).where(Block.blocked_id == user_id, Block.blocker_id.in_(members))
+    the user may not receive: everyone the user blocked or was blocked by. With conversation_id, only
+    that conversation's members (those a conversation-wide event would reach): one indexed query,
+    however large the conversation."""
+    blocked = select(Block.blocked_id).where(Block.blocker_id == user_id)
+    blockers = select(Block.blocker_id).where(Block.blocked_id == user_id)
+    if conversation_id is not None:
+        members = select(Membership.user_id).where(Membership.conversation_id == conversation_id)
+        blocked = blocked.where(Block.blocked_id.in_(members))
+        blockers = blockers.where(Block.blocker_id.in_(members))
     return set(db.session.scalars(blocked.union(blockers)))
 
 

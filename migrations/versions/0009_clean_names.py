@@ -6,9 +6,9 @@ Create Date: 2026-12-03 11:00:00
 
 Names and titles stored before this kept bidi controls and zero-width characters (a name could be
 "\u200b", or reverse what follows it). This cleans them with the rule new names follow
-(app.services.names.strip_invisible): a name with nothing visible left becomes empty (the username
+(app.names.strip_invisible): a name with nothing visible left becomes empty (the username
 shows instead), a group or room title "Group". It also adds `name_skeleton` and `username_skeleton`
-(app.services.names.skeleton_key), indexed, so a new display name is checked against lookalikes
+(app.names.skeleton_key), indexed, so a new display name is checked against lookalikes
 without reading every user. The columns are added without a table rebuild, which on SQLite would drop
 AUTOINCREMENT (see 0005).
 """
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from app.models.user import display_name_of, name_key
-from app.services.names import is_visible, skeleton_key, strip_invisible
+from app.names import is_visible, skeleton_key, strip_invisible
 
 
 # revision identifiers, used by Alembic.

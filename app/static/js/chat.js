@@ -53,7 +53,7 @@
   var MENTION_PATTERN = /@([A-Za-z0-9._]{1,30})/g;
   var MENTION_BLOCKED_AFTER = /[\p{L}\p{N}_@.]/u;
   var REPLY_PREVIEW_LENGTH = 140;
-  // app/services/names.py's INVISIBLE: characters that draw nothing or reorder the text around them.
+  // app/names.py's INVISIBLE: characters that draw nothing or reorder the text around them.
   var FORMAT_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Zl}\p{Zp}]/gu;
   var HIGHLIGHT_MS = 2000;
 
@@ -83,7 +83,7 @@
   }
 
   /* A link's address as shown and followed: invisible characters percent-encoded, as
-   * app/services/names.py's visible_url (so "…/%E2%80%AEgnp.exe" never reads "…/exe.png"). */
+   * app/names.py's visible_url (so "…/%E2%80%AEgnp.exe" never reads "…/exe.png"). */
   function visibleUrl(url) {
     return url.replace(FORMAT_CHARACTER, function (char) {
       return encodeURIComponent(char);
