@@ -4,20 +4,49 @@ from pathlib import Path
 
 import redis
 from dotenv import load_dotenv
-from flask import Flask
+from flask import Flask, has_request_context
 from jinja2 import StrictUndefined
 from socketio import RedisManager
 from sqlalchemy import event
 
-from app import in_flight
+from app import compression, in_flight
 from app.cli import register_commands
 from app.config import check_production_config, engine_options, load_config, normalize_database_url, proxy_networks
 from app.extensions import csrf, db, limiter, login_manager, migrate, sessions, socketio
 from app.log import configure_logging
 from app.proxies import TrustedProxies
+from app.static_assets import register_static_versions
 from app.templating import register_template_filters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Messanger(Flask):
+    """Flask, building URLs outside a request too (a CLI command, a background job, an event's
+    payload): without SERVER_NAME they are paths, the same paths a request would build."""
+
+    def create_url_adapter(self, request):
+        """The request's adapter; outside one without SERVER_NAME, the url map bound to a neutral
+        host, which only paths come from (url_for below never makes those URLs external)."""
+        adapter = super().create_url_adapter(request)
+        if adapter is None and request is None:
+            adapter = self.url_map.bind(
+                "localhost",
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return adapter
+
+    def url_for(self, endpoint, *, _anchor=None, _method=None, _scheme=None, _external=None, **values):
+        """Flask's url_for; outside a request without SERVER_NAME, a path (Flask would make it
+        external by default) and an error for an external URL, whose host is unknown there."""
+        if not has_request_context() and not self.config["SERVER_NAME"]:
+            if _external or _scheme is not None:
+                raise RuntimeError("An external URL outside a request needs SERVER_NAME.")
+            _external = False
+        return super().url_for(
+            endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values
+        )
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -25,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = config or {}
     if not config.get("TESTING"):
         load_dotenv(PROJECT_ROOT / ".env")
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Messanger(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(load_config(app.instance_path, secret_key=config.get("SECRET_KEY")))
     app.config.update(config)
     if app.config["APP_ENV"] == "production":
@@ -40,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_static_versions(app)
     register_template_filters(app)
     register_commands(app)
     trust_proxies(app)
@@ -55,6 +85,15 @@ def trust_proxies(app: Flask) -> None:
     app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"], networks or [])
 
 
+def _sqlite_begin_before_savepoint(connection, _name) -> None:
+    """pysqlite begins a transaction only before its first INSERT/UPDATE/DELETE: a SAVEPOINT before
+    that would begin it instead, and releasing that savepoint would commit the whole transaction.
+    Begin it first, so a savepoint is always nested in the transaction it belongs to."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -68,10 +107,12 @@ def register_extensions(app: Flask) -> None:
     """Bind every extension of app.extensions to this app."""
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    compression.init_app(app)  # first: its hook runs after every other one
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "savepoint", _sqlite_begin_before_savepoint)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
 
     from app.services import socket_registry

@@ -8,11 +8,11 @@ from contextlib import closing
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.services import ServiceError, accounts, attachments, conversations, demo
+from app.transactions import transaction
 
 users = AppGroup("users", help="Create accounts and reset passwords.")
 rooms = AppGroup("rooms", help="Create community rooms and choose their moderators.")
@@ -27,8 +27,10 @@ def _user(username: str):
 
 
 def _service(call):
+    """Run one service call in its own transaction (committed), a refusal as the command's error."""
     try:
-        return call()
+        with transaction():
+            return call()
     except ServiceError as error:
         raise click.ClickException(error.message) from None
 
@@ -77,7 +79,7 @@ def moderator(room_id, username, remove):
 def purge_attachments():
     """Delete the uploads never sent within ATTACHMENT_UNSENT_TTL_SECONDS (each worker also does this
     every ATTACHMENT_PURGE_INTERVAL_SECONDS)."""
-    purged = attachments.purge_unsent()
+    purged = attachments.purge_unsent(end_batch=db.session.commit)
     click.echo(f"Purged {purged} upload{'' if purged == 1 else 's'} never sent.")
 
 
@@ -89,12 +91,8 @@ def seed_demo(password):
     password = password or secrets.token_urlsafe(9) + "!a1A"
     if accounts.find_user(demo.PEOPLE[0][0]) is not None:
         raise click.ClickException("The demo people exist already; the demo is for a fresh instance.")
-    # The messages it sends are also emitted, and their payloads hold URLs: they need a request context.
     steps = demo.steps(password)
-    with (
-        current_app.test_request_context(),
-        click.progressbar(steps, length=demo.step_count(), label="Seeding the demo") as bar,
-    ):
+    with click.progressbar(steps, length=demo.step_count(), label="Seeding the demo") as bar:
         for step in bar:
             _service(step)
     names = ", ".join(f"@{username}" for username, *_ in demo.PEOPLE)

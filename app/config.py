@@ -132,6 +132,8 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        # Responses compressed by the app (app/compression.py); off where a proxy compresses instead.
+        "COMPRESS_ENABLED": _env_bool("COMPRESS_ENABLED", True),
         # How long after sending a message its sender may still edit it.
         "MESSAGE_EDIT_WINDOW_SECONDS": _env_number("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60),
         # The largest image or file a message may carry.
@@ -148,6 +150,22 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "ATTACHMENT_PURGE_INTERVAL_SECONDS": _env_number("ATTACHMENT_PURGE_INTERVAL_SECONDS", 5 * 60),
         # Bytes one user may upload in any 24 hours (sent or not, as long as it is stored); 0: no limit.
         "ATTACHMENT_DAILY_QUOTA_BYTES": _env_number("ATTACHMENT_DAILY_QUOTA_BYTES", 250 * 1024 * 1024),
+        # Link previews (app.services.link_previews): the first link of a message gets a card the
+        # server fetches in the background. Off: no fetch and no card.
+        "LINK_PREVIEWS": _env_bool("LINK_PREVIEWS", True),
+        # A fetch (page or picture, redirects included) ends after this many seconds, a page's body
+        # is read up to LINK_PREVIEW_MAX_BYTES, a picture's up to LINK_PREVIEW_IMAGE_MAX_BYTES.
+        "LINK_PREVIEW_TIMEOUT_SECONDS": max(1, _env_number("LINK_PREVIEW_TIMEOUT_SECONDS", 5)),
+        "LINK_PREVIEW_MAX_BYTES": _env_number("LINK_PREVIEW_MAX_BYTES", 1024 * 1024),
+        "LINK_PREVIEW_IMAGE_MAX_BYTES": _env_number("LINK_PREVIEW_IMAGE_MAX_BYTES", 3 * 1024 * 1024),
+        # A fetched card is reused for this long before the URL is fetched again.
+        "LINK_PREVIEW_TTL_SECONDS": _env_number("LINK_PREVIEW_TTL_SECONDS", 24 * 60 * 60),
+        # Fetches one worker runs at once, and how many more may wait (beyond: no card).
+        "LINK_PREVIEW_WORKERS": max(1, _env_number("LINK_PREVIEW_WORKERS", 4)),
+        "LINK_PREVIEW_QUEUE": _env_number("LINK_PREVIEW_QUEUE", 100),
+        # For tests only: "host:port" pairs (as the URL writes them: 127.0.0.1:8123) the fetcher may
+        # reach although they are not public addresses. Refused in production.
+        "LINK_PREVIEW_ALLOWED_HOSTS": _split(_env("LINK_PREVIEW_ALLOWED_HOSTS")),
         # How many proxies in front of the app append to X-Forwarded-For (Heroku, nginx: 1). 0 trusts none.
         "TRUSTED_PROXIES": _env_number("TRUSTED_PROXIES", 1 if production else 0),
         # The addresses (networks, or "*" for any) whose X-Forwarded-* and X-Request-ID are believed:
@@ -182,8 +200,12 @@ def _rate_limits(redis_url: str | None) -> dict:
         "RATELIMIT_SEARCH_PER_ADDRESS": "300/minute",
         "RATELIMIT_UPLOAD_PER_USER": "10/minute;60/hour",
         "RATELIMIT_UPLOAD_PER_ADDRESS": "30/minute",
+        # Link preview fetches a user's messages may start (beyond: those messages get no card).
+        "RATELIMIT_LINK_PREVIEWS_PER_USER": "10/minute;100/hour",
         # Socket events and messages sent over HTTP, per user: a burst and a sustained rate.
         "RATELIMIT_USER_EVENTS": "30/second;600/minute",
+        # "typing" notices, counted apart so that they never spend the budget messages need.
+        "RATELIMIT_TYPING_EVENTS": "5/second;120/minute",
         # Socket.IO connection attempts (each page view opens one): per user and per address.
         "RATELIMIT_SOCKET_CONNECTS_PER_USER": "30/10 seconds;200/minute",
         "RATELIMIT_SOCKET_CONNECTS_PER_ADDRESS": "300/10 seconds;2000/minute",
@@ -284,6 +306,10 @@ def check_production_config(config: dict) -> None:
     match = re.fullmatch(r"scrypt:(\d+):(\d+):(\d+)", config.get("PASSWORD_HASH_METHOD", ""))
     if not match or int(match.group(1)) < MIN_SCRYPT_N:
         raise ConfigError(f"PASSWORD_HASH_METHOD must be scrypt with N >= {MIN_SCRYPT_N} in production.")
+    if config.get("LINK_PREVIEW_ALLOWED_HOSTS"):
+        raise ConfigError(
+            "LINK_PREVIEW_ALLOWED_HOSTS lets link previews reach private addresses: it is for tests only."
+        )
     if config.get("TRUSTED_PROXIES") and config.get("FORWARDED_ALLOW_IPS") is None:
         # Trusting no one would key every rate limit on the proxy's address (the whole site shares
         # one sign-in allowance); trusting anyone lets a client pick its address. The operator knows.

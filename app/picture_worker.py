@@ -146,8 +146,27 @@ def _thumbnail(picture: Image.Image) -> bytes:
     return output.getvalue()
 
 
+PREVIEW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+PREVIEW_SIZE = (600, 600)
+
+
+def preview(data: bytes) -> tuple[dict, list[bytes]]:
+    """A link preview's image (fetched from another site): its first frame fit within PREVIEW_SIZE
+    (never enlarged), as WebP without metadata."""
+    with checked_image(data, PREVIEW_FORMATS, "That is not a picture we can read.") as image:
+        image.seek(0)
+        image.load()
+        picture = ImageOps.exif_transpose(image)
+        picture = picture.convert("RGBA" if "A" in picture.getbands() or "transparency" in picture.info else "RGB")
+    picture.thumbnail(PREVIEW_SIZE, Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    picture.save(output, format="WEBP", quality=80, method=WEBP_METHOD)  # a fresh image: no EXIF, ICC or XMP
+    return {"width": picture.width, "height": picture.height}, [output.getvalue()]
+
+
 JOBS = {
     "avatar": avatar,
+    "preview": preview,
     "GIF": lambda data: attachment(data, "GIF"),
     "JPEG": lambda data: attachment(data, "JPEG"),
     "PNG": lambda data: attachment(data, "PNG"),

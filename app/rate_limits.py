@@ -74,6 +74,18 @@ def check_user_events(user_id: int) -> None:
     _hit(current_app.config["RATELIMIT_USER_EVENTS"], "user-events", str(user_id))
 
 
+def check_typing_events(user_id: int) -> None:
+    """Count one "typing" notice of the user against its own, cheaper limit (RATELIMIT_TYPING_EVENTS),
+    apart from RATELIMIT_USER_EVENTS: a keyboard's notices never use up what messages need."""
+    _hit(current_app.config["RATELIMIT_TYPING_EVENTS"], "typing-events", str(user_id))
+
+
+def check_link_preview(user_id: int) -> None:
+    """Count one link preview fetch started by the user's message (RATELIMIT_LINK_PREVIEWS_PER_USER);
+    over it raises RateLimited (the message is sent, without a card)."""
+    _hit(current_app.config["RATELIMIT_LINK_PREVIEWS_PER_USER"], "link-previews", str(user_id))
+
+
 def check_login_address() -> None:
     """Count one sign-in attempt (any POST) from the client's address: a flood guard, whatever the
     outcome (RATELIMIT_LOGIN_PER_ADDRESS); over it raises RateLimited. Wrong passwords are slowed down

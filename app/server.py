@@ -16,6 +16,7 @@ from app.config import ConfigError
 from app.extensions import db, socketio
 from app.services import attachments, presence, rooms
 from app.services.socket_registry import HEARTBEAT_SECONDS, registry
+from app.transactions import transaction
 
 log = logging.getLogger("messanger.server")
 
@@ -176,7 +177,8 @@ class Worker:
             with self.app.app_context():
                 try:
                     for user_id in registry().heartbeat():
-                        presence.went_offline(user_id)
+                        with transaction():
+                            presence.went_offline(user_id)
                 except Exception:  # noqa: BLE001 - Redis or the database away: try again next beat
                     log.exception("heartbeat failed")
                 finally:
@@ -192,7 +194,7 @@ class Worker:
         while not self.stopping:
             with self.app.app_context():
                 try:
-                    purged = attachments.purge_unsent(between_batches=lambda: socketio.sleep(0))
+                    purged = attachments.purge_unsent(end_batch=self._end_purge_batch)
                     if purged:
                         log.info("purged uploads never sent: %d", purged)
                 except Exception:  # noqa: BLE001 - the database away: try again next time
@@ -200,6 +202,11 @@ class Worker:
                 finally:
                     db.session.remove()
             socketio.sleep(interval)
+
+    @staticmethod
+    def _end_purge_batch() -> None:
+        db.session.commit()
+        socketio.sleep(0)  # other clients' turn between batches
 
     def serve_until_stopped(self) -> None:
         """Serve until SIGTERM or SIGINT, then stop gracefully."""

@@ -28,6 +28,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.services import ServiceError, conversations, rooms, social
+from app.transactions import transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("MESSANGER_REQUIRE_SERVICES") == "1"
@@ -61,6 +62,8 @@ def app_config(database_url: str, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         # Socket.IO test clients run no server to wait out a grace: going offline is announced at once.
         "PRESENCE_GRACE_SECONDS": 0,
+        # Tests never reach the internet; tests/test_link_previews.py turns previews on.
+        "LINK_PREVIEWS": False,
         **overrides,
     }
 
@@ -212,7 +215,9 @@ def make_user(ctx):
     from app.services import accounts
 
     def make(username: str | None = None, password: str = TEST_PASSWORD, **names):
-        return accounts.register_user(username or unique_username(), password, **names)
+        with transaction():
+            user = accounts.register_user(username or unique_username(), password, **names)
+        return user
 
     return make
 
@@ -234,11 +239,12 @@ def group_and_chat(make_user):
     """ana owns a group with her friends bob and cyd; dan is a stranger; ana and bob also have a
     direct chat. Returns (ana, bob, cyd, dan, group, chat)."""
     ana, bob, cyd, dan = (make_user(name) for name in ("ana", "bob", "cyd", "dan"))
-    for friend in (bob, cyd):
-        social.send_request(ana, friend.username)
-        social.accept_request(friend, "ana")
-    group = conversations.create_group(ana, "Plans", [bob.id, cyd.id])
-    chat = conversations.open_direct(ana, "bob")
+    with transaction():
+        for friend in (bob, cyd):
+            social.send_request(ana, friend.username)
+            social.accept_request(friend, "ana")
+        group = conversations.create_group(ana, "Plans", [bob.id, cyd.id])
+        chat = conversations.open_direct(ana, "bob")
     return ana, bob, cyd, dan, group, chat
 
 
@@ -254,6 +260,13 @@ def emitted(monkeypatch):
 
     monkeypatch.setattr(rooms, "emit", record)
     return events
+
+
+def door(call, *args, **kwargs):
+    """Call one service as a door does: in a transaction of its own, committed (its events sent)
+    when it returns, rolled back when it raises."""
+    with transaction():
+        return call(*args, **kwargs)
 
 
 def refused(call, code: str):
@@ -275,7 +288,8 @@ def run_concurrently(database_url: str, calls: list, join_timeout: float = 120) 
         with apps[index].test_request_context():
             try:
                 barrier.wait(timeout=30)
-                outcomes[index] = calls[index]()
+                with transaction():  # each call is a door of its own
+                    outcomes[index] = calls[index]()
             except Exception as error:  # noqa: BLE001 - the outcome is what the caller checks
                 outcomes[index] = error
             finally:
@@ -370,6 +384,8 @@ class LiveServer:
             "RATELIMIT_ENABLED": "0",
             # Tests watch people go offline; the default grace (5 s) would only slow them down.
             "PRESENCE_GRACE_SECONDS": "1",
+            # No fetches of the links tests send (tests/test_link_previews.py runs its own server).
+            "LINK_PREVIEWS": "0",
             "PYTHONUNBUFFERED": "1",
             **env,
         }
@@ -472,7 +488,13 @@ class HttpUser:
         token = self.csrf(csrf_from or path)
         return self.http.post(self.base_url + path, data={**data, "csrf_token": token}, timeout=30)
 
-    def register(self, username: str | None = None, password: str = TEST_PASSWORD) -> "HttpUser":
+    def register(
+        self,
+        username: str | None = None,
+        password: str = TEST_PASSWORD,
+        first_name: str = "Test",
+        last_name: str = "User",
+    ) -> "HttpUser":
         self.username = username or unique_username()
         response = self.post_form(
             "/register",
@@ -480,8 +502,8 @@ class HttpUser:
                 "username": self.username,
                 "password": password,
                 "confirm_password": password,
-                "first_name": "Test",
-                "last_name": "User",
+                "first_name": first_name,
+                "last_name": last_name,
             },
         )
         assert response.ok and "/register" not in response.url, response.text[:500]

@@ -27,6 +27,7 @@ from app.models.avatar import UploadedPicture
 from app.models.chat import Attachment
 from app.models.user import User
 from app.services import ServiceError, accounts, avatars, conversations, pictures
+from app.transactions import transaction
 from tests import images
 from tests.abuse import PAUSE, Others, others_figures, within_ceiling
 from tests.conftest import TEST_PASSWORD, AuthActions, HttpUser, LiveServer, app_config, extract_csrf
@@ -239,7 +240,7 @@ def strict_app(sqlite_databases):
 
 
 def test_a_picture_that_takes_too_long_is_refused_with_the_reason_and_nothing_is_stored(strict_app, hostile):
-    with strict_app.test_request_context():
+    with strict_app.test_request_context(), transaction():
         user = accounts.register_user(f"ana_{uuid.uuid4().hex[:8]}", TEST_PASSWORD)
         username, group = user.username, conversations.create_group(user, "Solo", []).id
     client = strict_app.test_client()
@@ -313,13 +314,13 @@ def test_one_picture_at_a_time_per_user_holds_across_workers_with_redis(sqlite_d
     first, second = create_app(config), create_app(config)
     store = redis.Redis.from_url(redis_url)
     try:
-        with second.test_request_context():
+        with second.test_request_context(), transaction():
             ana = accounts.register_user(f"ana_{uuid.uuid4().hex[:8]}", TEST_PASSWORD)
             bob = accounts.register_user(f"bob_{uuid.uuid4().hex[:8]}", TEST_PASSWORD)
             ana_id, bob_id = ana.id, bob.id
         with first.test_request_context(), pictures.one_at_a_time(ana_id, "picture", seconds=60):
             assert store.exists(f"{prefix}:picture-in-flight:{ana_id}")
-            with second.test_request_context():
+            with second.test_request_context(), transaction():
                 ana = db.session.get(User, ana_id)
                 with pytest.raises(ServiceError) as refusal:
                     avatars.upload_avatar(ana, images.picture("PNG"))
@@ -327,7 +328,7 @@ def test_one_picture_at_a_time_per_user_holds_across_workers_with_redis(sqlite_d
                 assert db.session.scalar(select(func.count()).select_from(UploadedPicture)) == 0
                 avatars.upload_avatar(db.session.get(User, bob_id), images.picture("JPEG"))
         assert not store.exists(f"{prefix}:picture-in-flight:{ana_id}")
-        with second.test_request_context():
+        with second.test_request_context(), transaction():
             ana = db.session.get(User, ana_id)
             avatars.upload_avatar(ana, images.picture("PNG"))
             assert ana.avatar_upload
@@ -345,7 +346,7 @@ def test_one_picture_at_a_time_per_user_holds_across_workers_with_redis(sqlite_d
 def test_without_redis_a_second_picture_of_the_same_user_is_refused_in_the_worker(strict_app):
     """The settings page answers 429 with the reason while the user's slot is held (here by hand, in
     the same worker), then takes the picture."""
-    with strict_app.test_request_context():
+    with strict_app.test_request_context(), transaction():
         user = accounts.register_user(f"ana_{uuid.uuid4().hex[:8]}", TEST_PASSWORD)
         user_id, username = user.id, user.username
     client = strict_app.test_client()

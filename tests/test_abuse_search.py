@@ -16,6 +16,7 @@ import uuid
 from app import create_app
 from app.extensions import db
 from app.services import accounts, conversations, messaging, search, social
+from app.transactions import transaction
 from tests.abuse import PAUSE, Others, others_figures, sign_in, within_ceiling
 from tests.conftest import TEST_PASSWORD, LiveServer, app_config, unique_username
 from tests.reliability import count, record
@@ -38,7 +39,7 @@ def set_up(database_url: str) -> dict:
     direct chat, made through the services on the server's database."""
     app = create_app(app_config(database_url))
     query = [cjk(number) for number in range(QUERY_WORDS)]
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         hostile, ana, bob = (accounts.register_user(unique_username(name), TEST_PASSWORD) for name in "hab")
         group = conversations.create_group(hostile, "Alone", []).id
         for index in range(MESSAGES):
@@ -50,6 +51,7 @@ def set_up(database_url: str) -> dict:
         social.accept_request(bob, ana.username)
         chat = conversations.open_direct(ana, bob.username).id
         names = {"hostile": hostile.username, "ana": ana.username, "bob": bob.username}
+    with app.app_context():
         db.session.remove()
         db.engine.dispose()
     return {"names": names, "chat": chat, "query": query}

@@ -19,6 +19,9 @@ from tests.reliability import count, record
 SECTION = "Abuse"
 IDLE_TIMEOUT = 2  # seconds, for the servers of these tests (the default is 20)
 
+# Whether the page's socket is connected (the realtime module's live binding).
+CONNECTED = "() => import('/static/js/realtime/index.js').then((realtime) => realtime.connected)"
+
 
 def _server(databases, folder, **env) -> LiveServer:
     return LiveServer(databases.create(), folder / "server.log", **env)
@@ -247,7 +250,7 @@ def test_a_tab_over_the_cap_says_so_and_does_not_hammer(browser, sqlite_database
         context.add_cookies([{"name": k, "value": v, "url": server.url} for k, v in ana.http.cookies.items()])
         first = context.new_page()
         first.goto(f"/c/{chat}")
-        first.wait_for_function("() => window.Messanger && window.Messanger.connected")
+        first.wait_for_function(CONNECTED)
         second = context.new_page()
         attempts = []
         second.on("websocket", lambda ws: attempts.append(ws.url))
@@ -256,8 +259,8 @@ def test_a_tab_over_the_cap_says_so_and_does_not_hammer(browser, sqlite_database
         status.filter(has_text="Too many open tabs").wait_for(timeout=EVENT_TIMEOUT * 1000)
         second.wait_for_timeout(4000)
         assert len(attempts) == 1, attempts
-        assert second.evaluate("() => window.Messanger.connected") is False
-        assert first.evaluate("() => window.Messanger.connected") is True
+        assert second.evaluate(CONNECTED) is False
+        assert first.evaluate(CONNECTED) is True
     finally:
         context.close()
         server.stop()

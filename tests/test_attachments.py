@@ -18,6 +18,7 @@ from app.extensions import db, socketio
 from app.models.base import utcnow
 from app.models.chat import Attachment
 from app.services import accounts, attachments, conversations, social
+from app.transactions import transaction
 from tests import images
 from tests.conftest import (
     TEST_PASSWORD,
@@ -81,7 +82,7 @@ class People:
         self.app = app
         tag = uuid.uuid4().hex[:8]
         self.name = {person: f"{person}_{tag}" for person in ("ana", "bob", "eve")}
-        with app.test_request_context():
+        with app.test_request_context(), transaction():
             users = {
                 person: accounts.register_user(name, TEST_PASSWORD, first_name=person.title())
                 for person, name in self.name.items()
@@ -282,7 +283,7 @@ def test_outsiders_and_blocked_people_cannot_upload(people, app):
             "message": "There is no such conversation.",
         }
     )
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         social.block(db.session.get(accounts.User, people.id["bob"]), people.name["ana"])
     blocked = people.upload("ana", images.picture("PNG"), "x.png")
     assert blocked.status_code == 403 and blocked.get_json()["error"] == "not_allowed"
@@ -435,12 +436,17 @@ def test_uploads_never_sent_in_time_are_purged_without_anyone_uploading_again(pe
     assert ana.emit("send_message", retry, callback=True) == {"ok": True, "message": message}
 
     with app.app_context():
-        assert attachments.purge_unsent() == 2
-        assert attachments.purge_unsent() == 0
+        assert attachments.purge_unsent(end_batch=db.session.commit) == 2
+        assert attachments.purge_unsent(end_batch=db.session.commit) == 0
     left = stored_ids(app)
     assert forgotten["id"] not in left and bobs["id"] not in left  # old and never sent, whoever's
     assert {sent["id"], late["id"], fresh["id"]} <= left  # sent, within the grace, or recent
     assert people.client["bob"].get(sent["url"]).status_code == 200
+
+
+def purge_committing_each_batch() -> int:
+    """attachments.purge_unsent as the worker's job runs it: each batch committed."""
+    return attachments.purge_unsent(end_batch=db.session.commit)
 
 
 def test_the_purge_takes_every_batch_and_is_safe_on_two_workers_at_once(people, app, database_url):
@@ -448,10 +454,10 @@ def test_the_purge_takes_every_batch_and_is_safe_on_two_workers_at_once(people, 
         people.uploaded("ana", TEXT, f"note {number}.txt")["id"] for number in range(2 * attachments.PURGE_BATCH + 5)
     ]
     age(app, uploads, PURGEABLE)
-    outcomes = run_concurrently(database_url, [attachments.purge_unsent, attachments.purge_unsent])
+    outcomes = run_concurrently(database_url, [purge_committing_each_batch] * 2)
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
     with app.app_context():
-        leftover = attachments.purge_unsent()  # one run may stop early when the other took its batch
+        leftover = purge_committing_each_batch()  # one run may stop early when the other took its batch
     assert sum(outcomes) + leftover == len(uploads)  # each deleted exactly once
     assert stored_count(app) == 0
 
@@ -470,7 +476,7 @@ def test_a_live_worker_purges_on_its_schedule(sqlite_databases, tmp_path):
     anything at all."""
     url = sqlite_databases.create()
     app = create_app(app_config(url))
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         ana, bob = (accounts.register_user(unique_username(name), TEST_PASSWORD) for name in ("ana", "bob"))
         social.send_request(ana, bob.username)
         social.accept_request(bob, ana.username)

@@ -40,6 +40,7 @@ from app.models.chat import ROOM, Conversation, Message
 from app.models.session import ServerSession
 from app.realtime.codec import UNDECODABLE_EVENT
 from app.services import accounts, attachments, avatars, conversations, messaging, presence, profiles, social
+from app.transactions import transaction
 from tests.conftest import TEST_PASSWORD, extract_csrf
 from tests.images import picture
 from tests.realtime import GRACE, befriend, create_group, direct_chat, user_id
@@ -168,7 +169,7 @@ class World:
         tag = uuid.uuid4().hex[:8]
         self.name = {actor: f"{person}_{tag}" for actor, person in PEOPLE.items()}
         self.person = self.name["sender"]
-        with app.test_request_context():
+        with app.test_request_context(), transaction():
             users = {
                 actor: accounts.register_user(name, TEST_PASSWORD, first_name=PEOPLE[actor].title())
                 for actor, name in self.name.items()
@@ -221,7 +222,7 @@ class World:
 
     def deactivate(self) -> None:
         """Delete dan's account without telling his session or sockets (as another worker would)."""
-        with self.app.test_request_context():
+        with self.app.test_request_context(), transaction():
             profiles.delete_account(db.session.get(User, self.id["deactivated"]), TEST_PASSWORD)
 
     def conversation(self, actor: str) -> int:
@@ -383,6 +384,16 @@ def an_attachment(suffix: str) -> Callable[[World, str], Call]:
     return lambda world, actor: Call(f"/attachments/{world.attachment[world.conversation(actor)]}/{suffix}")
 
 
+def forward_call(world: World, actor: str) -> Call:
+    """/messages/<id>/forward for the first message of the actor's conversation, into it (the form
+    fields serve the POST; the GET ignores them)."""
+    message_id = first_message(world, world.conversation(actor))
+    return Call(
+        f"/messages/{message_id}/forward",
+        {"conversation_id": str(world.conversation(actor)), "client_id": uuid.uuid4().hex},
+    )
+
+
 def direct_with_ana(world: World, actor: str) -> Call:
     """POST /api/conversations/direct naming ana."""
     return Call("/api/conversations/direct", json={"username": world.person})
@@ -392,7 +403,7 @@ def pending_request(requester: str, addressee: str):
     """Setup: a friend request from one actor to another, waiting for an answer."""
 
     def setup(world: World) -> None:
-        with world.app.test_request_context():
+        with world.app.test_request_context(), transaction():
             social.send_request(world.user(requester), world.name[addressee])
 
     return setup
@@ -400,7 +411,7 @@ def pending_request(requester: str, addressee: str):
 
 def eve_blocks_ana(world: World) -> None:
     """Setup: eve has blocked ana (so eve can lift it)."""
-    with world.app.test_request_context():
+    with world.app.test_request_context(), transaction():
         social.block(world.user("non_member"), world.person)
 
 
@@ -413,7 +424,7 @@ def everyone_has_a_preset_avatar(world: World) -> None:
 
 def ana_uploads_a_picture(world: World) -> None:
     """Setup: ana uses an uploaded picture."""
-    with world.app.test_request_context():
+    with world.app.test_request_context(), transaction():
         avatars.upload_avatar(world.user("sender"), picture("PNG", size=(16, 16)))
 
 
@@ -538,6 +549,17 @@ ROUTES: dict[str, Route] = {
             blocked=REFUSED_FORM,  # "You can't message this person."
         ),
     ),
+    # forwarding: the page and the form name a message of the actor's conversation (bea's own in
+    # her chat), forwarded into that same conversation
+    "chat.forward GET": Route(forward_call, conversation_row(member=OK, sender=OK, blocked=OK)),
+    "chat.forward POST": Route(
+        forward_call,
+        conversation_row(
+            member=Outcome(302, True, "/c/{conversation}"),
+            sender=Outcome(302, True, "/c/{conversation}"),
+            blocked=REFUSED_FORM,  # "You can't message this person."
+        ),
+    ),
     "chat.rooms GET": Route(at("/rooms"), signed_in_users(OK)),
     "chat.join_room POST": Route(
         at("/rooms/{room}/join"),
@@ -593,10 +615,19 @@ ROUTES: dict[str, Route] = {
     "api.conversation_list GET": Route(
         at("/api/conversations"), signed_in_users(OK, anonymous=API_401, deactivated=API_401)
     ),
+    "api.writable_conversations GET": Route(
+        at("/api/conversations/writable"), signed_in_users(OK, anonymous=API_401, deactivated=API_401)
+    ),
     "api.messages GET": Route(
         at("/api/conversations/{conversation}/messages?before=3"),
         conversation_row(member=OK, sender=OK, blocked=OK, outsider=API_404, visitor=API_401),
     ),
+    # the composer: `@` suggests the members of a conversation one is in; the emoji list is public
+    "api.members GET": Route(
+        at("/api/conversations/{conversation}/members?q=b"),
+        conversation_row(member=OK, sender=OK, blocked=OK, outsider=API_404, visitor=API_401),
+    ),
+    "api.emoji_list GET": Route(at("/api/emoji"), everyone(OK)),
     # attachments: uploading where one may write, reading where one is a member
     "attachments.upload POST": Route(
         an_upload,
@@ -613,6 +644,10 @@ ROUTES: dict[str, Route] = {
     ),
     "attachments.thumbnail GET": Route(
         an_attachment("thumbnail"), conversation_row(member=NOT_FOUND, sender=OK, blocked=OK)
+    ),
+    # a link preview's picture: anyone signed in who knows its address (its content's hash); none here
+    "attachments.link_preview_image GET": Route(
+        at("/link-previews/1/0123456789abcdef0123456789abcdef.webp"), signed_in_users(NOT_FOUND)
     ),
     "api.direct_conversation POST": Route(
         direct_with_ana,
@@ -791,6 +826,20 @@ EVENTS: dict[str, Event | dict] = {
             blocked=Ack(ok=False, error="not_allowed"),
         ),
     ),
+    "forward_message": Event(
+        lambda w, actor: {
+            "message_id": first_message(w, w.conversation(actor)),
+            "conversation_id": w.conversation(actor),
+            "client_id": uuid.uuid4().hex,
+        },
+        # a message one can read, into a conversation one may write in; bea may not write to ana
+        event_row(
+            member=Ack(ok=True, changed=True),
+            sender=Ack(ok=True, changed=True),
+            outsider=NOT_IN_IT,
+            blocked=Ack(ok=False, error="not_allowed"),
+        ),
+    ),
     "set_conversation_settings": Event(
         lambda w, actor: {"conversation_id": w.conversation(actor), "muted": True},
         # one's own settings; the asking socket is not told (only the user's other sockets are)
@@ -944,7 +993,7 @@ def test_a_sent_upload_is_served_to_its_conversations_members(app):
     """The attachment routes' rows once the world's uploads were sent (before, ROUTES' rows hold)."""
     world = World(app)
     world.deactivate()
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         ana, bea = world.user("sender"), world.user("blocked")
         messaging.send_message(ana, world.group, "", "team-png", attachment_id=world.attachment[world.group])
         social.unblock(ana, bea.username)  # bea sent hers before ana blocked her
@@ -1081,7 +1130,11 @@ PROBES: dict[str, Probe | NotApplicable] = {
     "chat.join_room POST": conversation_probe("/rooms/{id}/join"),
     "api.messages GET": conversation_probe("/api/conversations/{id}/messages?before=2"),
     "api.search_messages GET": conversation_probe("/api/search?q=team&conversation_id={id}"),
+    "api.members GET": conversation_probe("/api/conversations/{id}/members?q=b"),
     "search.messages GET": conversation_probe("/search/messages?q=team&conversation_id={id}"),
+    # eve asks about the group's first message, then about a message id nobody has
+    "chat.forward GET": Probe("non_member", lambda world, target: forward_probe(world, target)),
+    "chat.forward POST": Probe("non_member", lambda world, target: forward_probe(world, target)),
     "people.profile GET": person_probe("/u/{name}"),
     "chat.direct GET": person_probe("/chat/{name}"),
     "people.send_request POST": person_probe("/u/{name}/friend-request"),
@@ -1096,6 +1149,9 @@ PROBES: dict[str, Probe | NotApplicable] = {
     ),
     "people.uploaded_avatar GET": NotApplicable("every picture is visible to everyone signed in; its name is its hash"),
     "people.initials_avatar GET": NotApplicable("a pure function of its address: nothing to hide"),
+    "attachments.link_preview_image GET": NotApplicable(
+        "a card's picture is visible to everyone signed in; its address names its hash"
+    ),
     "attachments.upload POST": Probe(
         "non_member",
         lambda world, target: Call(
@@ -1110,6 +1166,15 @@ PROBES: dict[str, Probe | NotApplicable] = {
         "non_member", lambda world, target: Call(f"/attachments/{world.attachment.get(int(target), target)}/thumbnail")
     ),
 }
+
+
+def forward_probe(world: World, conversation_id: str) -> Call:
+    """/messages/<id>/forward for the first message of that conversation (an id no message has for a
+    conversation that does not exist), into that conversation."""
+    return Call(
+        f"/messages/{first_message(world, int(conversation_id))}/forward",
+        {"conversation_id": conversation_id, "client_id": "probe-forward"},
+    )
 
 
 def test_unknown_and_forbidden_ids_answer_alike(app):
@@ -1164,6 +1229,11 @@ def test_unknown_and_forbidden_ids_answer_alike(app):
         "edit_message": lambda cid: {"message_id": first_message(world, cid), "body": "psst"},
         "delete_message": lambda cid: {"message_id": first_message(world, cid)},
         "react": lambda cid: {"message_id": first_message(world, cid), "emoji": "👍", "on": True},
+        "forward_message": lambda cid: {
+            "message_id": first_message(world, cid),
+            "conversation_id": cid,
+            "client_id": "probe-4",
+        },
     }.items():
         forbidden = eve.emit(name, payload(world.group), callback=True)
         unknown = eve.emit(name, payload(int(missing_id)), callback=True)

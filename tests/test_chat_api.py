@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from app.services import messaging
+from app.services import messaging, reactions
+from app.transactions import transaction
 from tests.conftest import AuthActions, extract_csrf
 
 
@@ -22,7 +23,7 @@ def pair(app):
     ana.post("/u/bob/friend-request", data={"csrf_token": token})
     bob.post("/u/ana/friend-request/accept", data={"csrf_token": extract_csrf(bob.get("/").get_data(as_text=True))})
     chat = post_json(ana, "/api/conversations/direct", {"username": "bob"}).get_json()
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         user = db.session.scalar(select(User).where(User.username == "bob"))
         for i in range(3):
             messaging.send_message(user, chat["id"], f"hello {i}", f"seed-{i}")
@@ -77,9 +78,11 @@ def test_history_pages(pair):
     message = latest["messages"][0]
     assert set(message) == {
         "id", "conversation_id", "seq", "sender", "body", "client_id", "created_at",
-        "edited_at", "deleted", "reply_to", "attachment", "reactions", "mentions",
+        "edited_at", "deleted", "reply_to", "attachment", "reactions", "mentions", "forwarded_from", "link_preview",
+        "html",
     }  # fmt: skip
     assert message["created_at"].endswith("+00:00")
+    assert message["html"].startswith("<li") and f'data-id="{message["id"]}"' in message["html"]
 
 
 @pytest.mark.parametrize(
@@ -111,3 +114,31 @@ def test_api_errors_are_json(pair):
     response = ana.get("/api/nothing-here")
     assert response.status_code == 404 and response.get_json()["ok"] is False
     assert ana.delete("/api/conversations").status_code == 405
+
+
+# --- fragments (M.html, C.html) ------------------------------------------------------------------------------
+
+
+def test_fragments_are_the_same_for_every_reader(app, pair):
+    """M.html is rendered once per change and names no reader: ana's and bob's copies are identical,
+    carry the data the browser's formatter decorates from, and none is marked as anyone's own."""
+    ana, bob, chat = pair
+    url = f"/api/conversations/{chat['id']}/messages"
+    first = ana.get(url).get_json()["messages"][0]
+    with app.test_request_context(), transaction():
+        user = db.session.scalar(select(User).where(User.username == "ana"))
+        reactions.react(user, first["id"], "👍", True)
+        messaging.send_message(user, chat["id"], "hi @bob, see www.example.com", "with-mention")
+    seen_by_ana = ana.get(url).get_json()["messages"]
+    seen_by_bob = bob.get(url).get_json()["messages"]
+    assert [m["html"] for m in seen_by_ana] == [m["html"] for m in seen_by_bob]
+    reacted, mentioning = seen_by_ana[0]["html"], seen_by_ana[-1]["html"]
+    assert "data-mine" not in reacted + mentioning and 'aria-pressed="true"' not in reacted
+    ana_id = seen_by_ana[-1]["sender"]["id"]
+    assert f'data-user-ids="{ana_id}"' in reacted and 'title="Ana Lima"' in reacted
+    bob_id = seen_by_ana[0]["sender"]["id"]
+    assert f'data-mention="other" data-mention-id="{bob_id}">@bob</a>' in mentioning
+    assert 'href="https://www.example.com"' in mentioning
+    (listed,) = ana.get("/api/conversations").get_json()["conversations"]
+    assert listed["html"].startswith("<li") and f'data-conversation-id="{chat["id"]}"' in listed["html"]
+    assert 'data-you="You: "' in listed["html"] and "You: " not in listed["html"].replace('data-you="You: "', "")

@@ -2,6 +2,7 @@
 list pages and the send path cost."""
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -9,6 +10,7 @@ from sqlalchemy import event, select
 from app.extensions import db
 from app.models import Message, User
 from app.services import conversations, messaging
+from app.transactions import transaction
 from tests.conftest import AuthActions, extract_csrf
 
 
@@ -49,6 +51,17 @@ def test_opening_a_chat_from_a_profile(people):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Bob Lima" in html
     assert 'name="body"' in html and 'name="client_id"' in html
+
+
+def test_the_chat_page_loads_its_modules_and_fetches_every_one_at_once(people):
+    """main.js is the page's one module script, render-blocking (the first paint is already decorated
+    for the reader: nothing shifts); every other module of js/chat/ is preloaded."""
+    befriend(people, "ana", "bob")
+    html = people("ana").get("/chat/bob").get_data(as_text=True)
+    assert '<script type="module" blocking="render" src="/static/js/chat/main.js"></script>' in html
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/js/chat/([\w-]+\.js)">', html))
+    modules = {path.name for path in (Path(__file__).parent.parent / "app/static/js/chat").glob("*.js")}
+    assert preloaded == modules - {"main.js"}
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
@@ -106,7 +119,7 @@ def test_the_no_javascript_composer_stores_one_message_per_page(people, app):
 def test_message_bodies_are_escaped_and_links_made_safe(people, app):
     befriend(people, "ana", "bob")
     people("ana").get("/chat/bob")
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         chat = conversations.open_direct(user(app, "ana"), "bob")
         messaging.send_message(
             user(app, "ana"), chat.id, '<img src=x onerror=alert(1)> see https://example.com/a?b=1&c="2"', "x"
@@ -115,7 +128,7 @@ def test_message_bodies_are_escaped_and_links_made_safe(people, app):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="https://example.com/a?b=1&amp;c=&#34;2&#34;"' not in html  # the quote ends the link
     assert 'href="https://example.com/a?b=1&amp;c="' in html
-    assert 'rel="noopener nofollow"' in html
+    assert 'target="_blank" rel="noopener noreferrer nofollow ugc"' in html
 
 
 def test_rooms_directory_join_and_leave(people):
@@ -184,7 +197,7 @@ def test_home_and_chat_pages_cost_the_same_for_any_number_of_conversations_and_m
         for i in range(start, start + count):
             friend = f"pal{i:02d}"
             befriend(people, "ana", friend)
-            with app.test_request_context():
+            with app.test_request_context(), transaction():
                 chat = conversations.open_direct(user(app, "ana"), friend)
                 other = user(app, friend)
                 for n in range(messages_each):
@@ -213,32 +226,52 @@ def test_home_and_chat_pages_cost_the_same_for_any_number_of_conversations_and_m
 
 def test_the_send_path_runs_a_fixed_small_number_of_queries(app, people):
     """Sending costs the same in a short or a long conversation, and few statements: the membership,
-    who may message whom, the sequence number, the insert and the sender's read position."""
+    who may message whom, the sequence number, the insert and the sender's read position, in a
+    savepoint of the door's transaction (SAVEPOINT and RELEASE: a refused retry rolls back to it)."""
     befriend(people, "ana", "bob")
     counter = QueryCounter(app)
     with app.test_request_context():
         ana = user(app, "ana")
-        chat_id = conversations.open_direct(ana, "bob").id
+        with transaction():
+            chat_id = conversations.open_direct(ana, "bob").id
 
         def counted_send(body: str, client_id: str) -> int:
             db.session.refresh(ana)  # as in a socket event, whose user was loaded just before
-            with counter:
+            with counter, transaction():
                 messaging.send_message(ana, chat_id, body, client_id)
             return counter.count
 
         short = counted_send("second", "q-1")
         for n in range(80):
-            messaging.send_message(ana, chat_id, f"filler {n}", f"f-{n}")
+            with transaction():
+                messaging.send_message(ana, chat_id, f"filler {n}", f"f-{n}")
         assert counted_send("later", "q-2") == short
-        assert short <= 5, f"the send path ran {short} queries"
+        assert short <= 7, f"the send path ran {short} queries"
 
 
 def test_the_data_export_holds_your_messages(people, app):
     befriend(people, "ana", "bob")
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         chat_id = conversations.open_direct(user(app, "ana"), "bob").id
         messaging.send_message(user(app, "ana"), chat_id, "mine", "e-1")
         messaging.send_message(user(app, "bob"), chat_id, "not mine", "e-2")
     data = people("ana").get("/settings/export").get_json()
     assert [(m["body"], m["seq"], m["conversation_id"]) for m in data["messages"]] == [("mine", 1, chat_id)]
     assert data["messages"][0]["sent_at"].endswith("+00:00")
+
+
+def test_a_plain_message_fragment_stays_small(people, app):
+    """A message's markup (M.html, on the page and over the socket) is repeated for every message
+    of a chat, so it stays small: its icons are <use> of the page's one sprite (_icons.html) and
+    its long class lists are component classes of app.css."""
+    befriend(people, "ana", "bob")
+    people("ana").get("/chat/bob")
+    with app.test_request_context(), transaction():
+        chat = conversations.open_direct(user(app, "ana"), "bob")
+        message, _ = messaging.send_message(user(app, "ana"), chat.id, "See you at noon tomorrow?", "s-1")
+    html = message["html"]
+    assert "See you at noon tomorrow?" in html and 'href="#icon-reply"' in html and "<path" not in html
+    assert len(html.encode()) < 4096, f"a plain message's fragment is {len(html.encode())} bytes"
+    page = people("bob").get("/chat/ana").get_data(as_text=True)
+    assert page.count('<symbol id="icon-reply"') == 1
+    assert set(re.findall(r'href="#(icon-[a-z]+)"', page)) <= set(re.findall(r'<symbol id="(icon-[a-z]+)"', page))

@@ -12,6 +12,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Conversation, Friendship, Membership, Message, User
 from app.services import accounts, conversations
+from app.transactions import transaction
 from tests.conftest import TEST_PASSWORD, app_config
 
 
@@ -41,7 +42,7 @@ def test_rooms_and_moderators(app, runner):
     runner.invoke(args=["users", "create", "ana", "--password", TEST_PASSWORD])
     not_member = runner.invoke(args=["rooms", "moderator", str(room_id), "ana"])
     assert not_member.exit_code != 0 and "is not in a community room" in not_member.output
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         conversations.join_room(accounts.find_user("ana"), room_id)
     assert runner.invoke(args=["rooms", "moderator", str(room_id), "ana"]).exit_code == 0
     with app.app_context():

@@ -26,6 +26,7 @@ from wtforms.fields.core import UnboundField
 from app import create_app
 from app.extensions import db
 from app.services import MAX_DB_INT, accounts, conversations, messaging, social
+from app.transactions import transaction
 from tests.conftest import TEST_PASSWORD, AuthActions, HttpUser, app_config, extract_csrf
 from tests.images import picture, png_claiming_size
 from tests.realtime import EVENT_TIMEOUT, befriend, direct_chat
@@ -42,7 +43,7 @@ FUZZ = settings(
 SECTION = "Fuzzing"
 # The live-server engines the socket fuzz runs against: SQLite in CI, every engine in the full run.
 SOCKET_ENGINES = ["sqlite", "postgres", "postgres-gevent"] if full_run() else ["sqlite"]
-ERROR_CODES = {"invalid", "empty", "too_long", "duplicate", "not_found", "not_allowed"}
+ERROR_CODES = {"invalid", "empty", "too_long", "duplicate", "not_found", "not_allowed", "quota"}
 MAX_FRAME = 1_000_000  # Engine.IO's max_http_buffer_size (the default, which the app keeps)
 
 
@@ -189,7 +190,7 @@ class World:
 def build_world(app) -> World:
     """Me, a friend (a direct chat and a group with them), someone with a pending request to me,
     someone who blocked me, a stranger's group, and the Community room I joined."""
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         me = accounts.register_user("fuzz_me", TEST_PASSWORD, "Fuzz", "Me")
         friend = accounts.register_user("fuzz_friend", TEST_PASSWORD, "Fuzz", "Friend")
         asking = accounts.register_user("fuzz_asking", TEST_PASSWORD)
@@ -722,7 +723,7 @@ def test_no_socket_payload_drops_the_connection(live_server, open_socket, reques
     conversation_id = direct_chat(me, friend)
     tab, friends_tab = open_socket(me), open_socket(friend)
     events = client_events()
-    assert {"send_message", "sync", "mark_read", "typing"} <= set(events), events
+    assert {"send_message", "forward_message", "sync", "mark_read", "typing"} <= set(events), events
     tally = {"inputs": 0, "acks ok": 0, "acks refused": 0, "unknown events": 0}
 
     # A failure here is a 10 s ack timeout; shrinking through many of those would take minutes.

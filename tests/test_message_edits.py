@@ -16,12 +16,12 @@ from app.models.base import utcnow
 from app.models.chat import FILE, Attachment, Mention, Reaction
 from app.serializers import message_dict
 from app.services import conversations, editing, messaging, reactions, rooms, social
-from tests.conftest import refused
+from tests.conftest import door, refused
 from tests.realtime import GRACE, befriend, create_group, direct_chat, history, user_id
 
 
 def send(user, conversation, body="hello", **extra) -> dict:
-    return messaging.send_message(user, conversation.id, body, uuid.uuid4().hex, **extra)[0]
+    return door(messaging.send_message, user, conversation.id, body, uuid.uuid4().hex, **extra)[0]
 
 
 def row(message_id) -> Message:
@@ -41,7 +41,7 @@ def test_the_sender_edits_within_the_window_and_every_member_is_told(group_and_c
     sent = send(ana, group, "see you at 5")
     emitted.clear()
 
-    edited = editing.edit_message(ana, sent["id"], "  see you at 6  ")
+    edited = door(editing.edit_message, ana, sent["id"], "  see you at 6  ")
 
     assert edited["body"] == "see you at 6" and edited["id"] == sent["id"] and edited["seq"] == sent["seq"]
     assert edited["edited_at"] is not None and sent["edited_at"] is None
@@ -61,7 +61,7 @@ def test_the_same_text_again_changes_nothing_and_tells_no_one(group_and_chat, em
     ana, _bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group, "unchanged")
     emitted.clear()
-    assert editing.edit_message(ana, sent["id"], " unchanged\n") == sent
+    assert door(editing.edit_message, ana, sent["id"], " unchanged\n") == sent
     assert row(sent["id"]).edited_at is None
     assert emitted == []
 
@@ -71,12 +71,12 @@ def test_editing_replaces_the_mentions(group_and_chat):
     sent = send(ana, group, "@bob bring the map")
     assert [m["username"] for m in sent["mentions"]] == ["bob"]
 
-    edited = editing.edit_message(ana, sent["id"], "@cyd bring the map, @ana too")
+    edited = door(editing.edit_message, ana, sent["id"], "@cyd bring the map, @ana too")
 
     assert edited["mentions"] == [{"id": cyd.id, "username": "cyd"}]  # never the sender
     stored = db.session.scalars(select(Mention).where(Mention.message_id == sent["id"])).all()
     assert [(m.user_id, m.conversation_id, m.seq) for m in stored] == [(cyd.id, group.id, sent["seq"])]
-    assert editing.edit_message(ana, sent["id"], "no one now")["mentions"] == []
+    assert door(editing.edit_message, ana, sent["id"], "no one now")["mentions"] == []
     assert db.session.scalar(select(func.count()).select_from(Mention)) == 0
 
 
@@ -84,16 +84,16 @@ def test_only_the_sender_may_edit_and_outsiders_find_nothing(group_and_chat, emi
     ana, bob, _cyd, dan, group, _chat = group_and_chat
     sent = send(ana, group, "mine")
     emitted.clear()
-    refused(lambda: editing.edit_message(bob, sent["id"], "yours now"), "not_allowed")
+    refused(lambda: door(editing.edit_message, bob, sent["id"], "yours now"), "not_allowed")
     # Owning the group allows deleting others' messages, never rewriting them.
     bobs = send(bob, group, "bob's")
-    refused(lambda: editing.edit_message(ana, bobs["id"], "owner's words"), "not_allowed")
+    refused(lambda: door(editing.edit_message, ana, bobs["id"], "owner's words"), "not_allowed")
     # A stranger's attempt answers exactly as for an id nobody has.
-    stranger = refused(lambda: editing.edit_message(dan, sent["id"], "hi"), "not_found")
-    unknown = refused(lambda: editing.edit_message(dan, sent["id"] + 1000, "hi"), "not_found")
+    stranger = refused(lambda: door(editing.edit_message, dan, sent["id"], "hi"), "not_found")
+    unknown = refused(lambda: door(editing.edit_message, dan, sent["id"] + 1000, "hi"), "not_found")
     assert stranger.message == unknown.message
     for bad_id in (None, "1", -1, 0, 2**31, True, [sent["id"]], 1.0):
-        refused(lambda bad_id=bad_id: editing.edit_message(ana, bad_id, "x"), "not_found")
+        refused(lambda bad_id=bad_id: door(editing.edit_message, ana, bad_id, "x"), "not_found")
     assert row(sent["id"]).body == "mine" and row(bobs["id"]).body == "bob's"
     assert updates(emitted) == []
 
@@ -106,13 +106,13 @@ def test_editing_after_the_window_is_refused(group_and_chat, app):
         update(Message).where(Message.id == old["id"]).values(created_at=utcnow() - timedelta(seconds=window + 1))
     )
     db.session.commit()
-    error = refused(lambda: editing.edit_message(ana, old["id"], "too late"), "not_allowed")
+    error = refused(lambda: door(editing.edit_message, ana, old["id"], "too late"), "not_allowed")
     assert "too old" in error.message
     assert row(old["id"]).body == "old" and row(old["id"]).edited_at is None
-    assert editing.edit_message(ana, fresh["id"], "in time")["body"] == "in time"
+    assert door(editing.edit_message, ana, fresh["id"], "in time")["body"] == "in time"
     # The window is the app's setting.
     app.config["MESSAGE_EDIT_WINDOW_SECONDS"] = 0
-    refused(lambda: editing.edit_message(ana, fresh["id"], "again"), "not_allowed")
+    refused(lambda: door(editing.edit_message, ana, fresh["id"], "again"), "not_allowed")
 
 
 @pytest.mark.parametrize(
@@ -129,24 +129,24 @@ def test_editing_after_the_window_is_refused(group_and_chat, app):
 def test_bad_bodies_are_refused_and_change_nothing(group_and_chat, body, code):
     ana, _bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group, "keep me")
-    refused(lambda: editing.edit_message(ana, sent["id"], body), code)
+    refused(lambda: door(editing.edit_message, ana, sent["id"], body), code)
     assert row(sent["id"]).body == "keep me" and row(sent["id"]).edited_at is None
 
 
 def test_a_blocked_partner_cannot_edit_in_the_direct_chat(group_and_chat):
     ana, bob, _cyd, _dan, _group, chat = group_and_chat
     anas, bobs = send(ana, chat, "hi bob"), send(bob, chat, "hi ana")
-    social.block(ana, "bob")
-    refused(lambda: editing.edit_message(bob, bobs["id"], "edited"), "not_allowed")
-    refused(lambda: editing.edit_message(ana, anas["id"], "edited"), "not_allowed")  # nor the blocker
+    door(social.block, ana, "bob")
+    refused(lambda: door(editing.edit_message, bob, bobs["id"], "edited"), "not_allowed")
+    refused(lambda: door(editing.edit_message, ana, anas["id"], "edited"), "not_allowed")  # nor the blocker
     assert row(bobs["id"]).body == "hi ana" and row(anas["id"]).body == "hi bob"
 
 
 def test_a_deleted_message_cannot_be_edited(group_and_chat):
     ana, _bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group, "gone soon")
-    editing.delete_message(ana, sent["id"])
-    refused(lambda: editing.edit_message(ana, sent["id"], "back again"), "not_allowed")
+    door(editing.delete_message, ana, sent["id"])
+    refused(lambda: door(editing.edit_message, ana, sent["id"], "back again"), "not_allowed")
     assert row(sent["id"]).body == ""
 
 
@@ -156,7 +156,7 @@ def test_a_message_with_a_file_may_be_edited_to_no_text(group_and_chat, app):
         pytest.skip("the attachments blueprint is not there yet")
     sent = send(ana, group, "a caption")
     attach(group.id, ana.id, sent["id"])
-    edited = editing.edit_message(ana, sent["id"], "   ")
+    edited = door(editing.edit_message, ana, sent["id"], "   ")
     assert edited["body"] == "" and edited["attachment"] is not None
 
 
@@ -192,7 +192,7 @@ def test_the_sender_deletes_a_message_leaving_a_tombstone(group_and_chat, emitte
     reply = send(cyd, group, "noted", reply_to_id=sent["id"])
     emitted.clear()
 
-    tombstone = editing.delete_message(ana, sent["id"])
+    tombstone = door(editing.delete_message, ana, sent["id"])
 
     assert tombstone["deleted"] is True and tombstone["body"] == "" and tombstone["attachment"] is None
     assert tombstone["reactions"] == [] and tombstone["mentions"] == []
@@ -216,7 +216,7 @@ def test_the_sender_deletes_a_message_leaving_a_tombstone(group_and_chat, emitte
     assert synced[sent["id"]] == tombstone
 
     emitted.clear()
-    assert editing.delete_message(ana, sent["id"]) == tombstone
+    assert door(editing.delete_message, ana, sent["id"]) == tombstone
     assert emitted == []
 
 
@@ -226,42 +226,42 @@ def test_a_group_owner_deletes_anyones_message_a_member_only_their_own(group_and
     anas = send(ana, group, "ana's")
     emitted.clear()
 
-    refused(lambda: editing.delete_message(cyd, bobs["id"]), "not_allowed")
-    refused(lambda: editing.delete_message(bob, anas["id"]), "not_allowed")
-    stranger = refused(lambda: editing.delete_message(dan, bobs["id"]), "not_found")
-    assert stranger.message == refused(lambda: editing.delete_message(dan, 10**6), "not_found").message
+    refused(lambda: door(editing.delete_message, cyd, bobs["id"]), "not_allowed")
+    refused(lambda: door(editing.delete_message, bob, anas["id"]), "not_allowed")
+    stranger = refused(lambda: door(editing.delete_message, dan, bobs["id"]), "not_found")
+    assert stranger.message == refused(lambda: door(editing.delete_message, dan, 10**6), "not_found").message
     assert updates(emitted) == []
     assert row(bobs["id"]).deleted_at is None and row(anas["id"]).deleted_at is None
 
-    assert editing.delete_message(ana, bobs["id"])["deleted"] is True  # the owner
-    assert editing.delete_message(cyd, cyds["id"])["deleted"] is True  # the sender
+    assert door(editing.delete_message, ana, bobs["id"])["deleted"] is True  # the owner
+    assert door(editing.delete_message, cyd, cyds["id"])["deleted"] is True  # the sender
     assert [m["id"] for m in updates(emitted)] == [bobs["id"], cyds["id"]]
 
 
 def test_in_a_direct_chat_only_the_sender_deletes_even_when_blocked(group_and_chat):
     ana, bob, _cyd, _dan, _group, chat = group_and_chat
     anas, bobs = send(ana, chat, "hi"), send(bob, chat, "hello")
-    refused(lambda: editing.delete_message(ana, bobs["id"]), "not_allowed")
-    social.block(ana, "bob")
+    refused(lambda: door(editing.delete_message, ana, bobs["id"]), "not_allowed")
+    door(social.block, ana, "bob")
     # Taking one's own words back is allowed across a block.
-    assert editing.delete_message(bob, bobs["id"])["deleted"] is True
-    assert editing.delete_message(ana, anas["id"])["deleted"] is True
+    assert door(editing.delete_message, bob, bobs["id"])["deleted"] is True
+    assert door(editing.delete_message, ana, anas["id"])["deleted"] is True
 
 
 def test_a_room_moderator_deletes_anyones_message_a_member_only_their_own(group_and_chat):
     ana, bob, cyd, _dan, _group, _chat = group_and_chat
     room = conversations.create_room("Town square")
     for person in (ana, bob, cyd):
-        conversations.join_room(person, room.id)
+        door(conversations.join_room, person, room.id)
     conversations.set_moderator(room.id, cyd, True)
     anas, bobs = send(ana, room, "spam"), send(bob, room, "more spam")
 
-    refused(lambda: editing.delete_message(bob, anas["id"]), "not_allowed")
-    assert editing.delete_message(cyd, anas["id"])["deleted"] is True
-    assert editing.delete_message(cyd, bobs["id"])["deleted"] is True
+    refused(lambda: door(editing.delete_message, bob, anas["id"]), "not_allowed")
+    assert door(editing.delete_message, cyd, anas["id"])["deleted"] is True
+    assert door(editing.delete_message, cyd, bobs["id"])["deleted"] is True
     conversations.set_moderator(room.id, cyd, False)
     cyds = send(cyd, room, "mine")
-    refused(lambda: editing.delete_message(ana, cyds["id"]), "not_allowed")
+    refused(lambda: door(editing.delete_message, ana, cyds["id"]), "not_allowed")
     assert row(cyds["id"]).deleted_at is None
 
 
@@ -274,24 +274,24 @@ def test_a_groups_moderator_role_or_a_rooms_owner_role_grants_nothing(group_and_
         {"c": group.id, "u": cyd.id},
     )
     db.session.commit()
-    refused(lambda: editing.delete_message(cyd, bobs["id"]), "not_allowed")
+    refused(lambda: door(editing.delete_message, cyd, bobs["id"]), "not_allowed")
     room = conversations.create_room("Lobby")
     for person in (ana, bob):
-        conversations.join_room(person, room.id)
+        door(conversations.join_room, person, room.id)
     db.session.execute(
         sqlalchemy.text("UPDATE memberships SET role = 'owner' WHERE conversation_id = :c AND user_id = :u"),
         {"c": room.id, "u": ana.id},
     )
     db.session.commit()
     in_room = send(bob, room, "hello")
-    refused(lambda: editing.delete_message(ana, in_room["id"]), "not_allowed")
+    refused(lambda: door(editing.delete_message, ana, in_room["id"]), "not_allowed")
 
 
 def test_a_deleted_message_takes_no_reactions_and_no_replies(group_and_chat):
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group, "bye")
-    editing.delete_message(ana, sent["id"])
-    refused(lambda: reactions.react(bob, sent["id"], "👍", True), "not_allowed")
+    door(editing.delete_message, ana, sent["id"])
+    refused(lambda: door(reactions.react, bob, sent["id"], "👍", True), "not_allowed")
     refused(lambda: send(bob, group, "re", reply_to_id=sent["id"]), "not_allowed")
     assert db.session.scalar(select(func.count()).select_from(Reaction)) == 0
 

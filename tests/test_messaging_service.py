@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import Conversation, Membership, Message, User
 from app.services import ServiceError, conversations, messaging, social
 from app.services.conversations import ConversationNotFound
+from app.transactions import transaction
 from tests.conftest import app_config, run_concurrently
 
 
@@ -15,15 +16,18 @@ from tests.conftest import app_config, run_concurrently
 def trio(make_user):
     """ana and bob are friends with a direct chat; cyd is a stranger."""
     ana, bob, cyd = make_user("ana", first_name="Ana"), make_user("bob", first_name="Bob"), make_user("cyd")
-    social.send_request(ana, "bob")
-    social.accept_request(bob, "ana")
-    chat = conversations.open_direct(ana, "bob")
+    with transaction():
+        social.send_request(ana, "bob")
+        social.accept_request(bob, "ana")
+        chat = conversations.open_direct(ana, "bob")
     return ana, bob, cyd, chat
 
 
 def send(user, conversation, body="hello", client_id=None):
+    """M of a new message, sent and committed as a door does."""
     send.counter = getattr(send, "counter", 0) + 1
-    return messaging.send_message(user, conversation.id, body, client_id or f"c{send.counter}")[0]
+    with transaction():
+        return messaging.send_message(user, conversation.id, body, client_id or f"c{send.counter}")[0]
 
 
 def by_name(username: str) -> User:
@@ -74,7 +78,8 @@ def test_friends_only_policy_applies_to_strangers(trio):
 def test_blocking_stops_an_existing_direct_chat(trio):
     ana, bob, _cyd, chat = trio
     send(ana, chat)
-    social.block(bob, "ana")
+    with transaction():
+        social.block(bob, "ana")
     with pytest.raises(ServiceError, match="can't message") as error:
         send(ana, chat)
     assert error.value.code == "not_allowed"
@@ -207,7 +212,8 @@ def test_non_members_can_do_nothing_in_a_conversation(trio):
 def test_concurrent_senders_get_distinct_seqs_without_holes(app, database_url, trio):
     """20 senders at once in one group: seq is exactly 1..N, one message per send."""
     ana, bob, _cyd, _chat = trio
-    group_id = conversations.create_group(ana, "Busy", [bob.id]).id
+    with transaction():
+        group_id = conversations.create_group(ana, "Busy", [bob.id]).id
     db.session.remove()
     senders, per_sender = 20, 3
 

@@ -123,9 +123,11 @@ class World:
     def create_room(self, title: str) -> int:
         """A new community room, made as an operator does (`flask rooms create`)."""
         from app.services import conversations
+        from app.transactions import transaction
 
         with self.app.app_context():
-            room_id = conversations.create_room(title).id
+            with transaction():
+                room_id = conversations.create_room(title).id
             db.session.remove()
         return room_id
 
@@ -532,6 +534,11 @@ class ChatModel(RuleBasedStateMachine):
         got = (message["conversation_id"], message["sender"]["id"], message["client_id"], message["body"])
         if got != expected:
             self.violation(f"{tab}: the ack's message {got} is not what was sent {expected}")
+        # M.html is the same message's fragment: its id and seq, never another viewer's decoration.
+        html = message.get("html", "")
+        shows = f'data-id="{message["id"]}"' in html and f'data-seq="{message["seq"]}"' in html
+        if not shows or "data-mine" in html:
+            self.violation(f"{tab}: the ack's M.html does not show message {message['id']}")
         self.sent.append((tab.person, message))
         self.created += 1
         self.world.stats["messages sent"] += 1

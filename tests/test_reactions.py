@@ -12,12 +12,12 @@ from app.models.base import utcnow
 from app.models.chat import Reaction
 from app.serializers import message_dict
 from app.services import messaging, reactions, rooms, social
-from tests.conftest import refused, run_concurrently
+from tests.conftest import door, refused, run_concurrently
 from tests.realtime import GRACE, befriend, create_group, direct_chat, history, user_id
 
 
 def send(user, conversation, body="hello") -> dict:
-    return messaging.send_message(user, conversation.id, body, uuid.uuid4().hex)[0]
+    return door(messaging.send_message, user, conversation.id, body, uuid.uuid4().hex)[0]
 
 
 def stored(message_id) -> list[tuple[int, str]]:
@@ -32,11 +32,11 @@ def test_reactions_toggle_on_and_off_with_counts_and_who(group_and_chat, emitted
     sent = send(ana, group, "pizza tonight?")
     emitted.clear()
 
-    after_bob = reactions.react(bob, sent["id"], "👍", True)
+    after_bob = door(reactions.react, bob, sent["id"], "👍", True)
     assert after_bob["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [bob.id]}]
-    reactions.react(cyd, sent["id"], "👍", True)
-    reactions.react(cyd, sent["id"], "🍕", True)
-    latest = reactions.react(ana, sent["id"], "👍", True)
+    door(reactions.react, cyd, sent["id"], "👍", True)
+    door(reactions.react, cyd, sent["id"], "🍕", True)
+    latest = door(reactions.react, ana, sent["id"], "👍", True)
     # In the order each emoji was first given; the group_and_chat in the order they gave it.
     assert latest["reactions"] == [
         {"emoji": "👍", "count": 3, "user_ids": [bob.id, cyd.id, ana.id]},
@@ -48,9 +48,9 @@ def test_reactions_toggle_on_and_off_with_counts_and_who(group_and_chat, emitted
     ] * 4
     assert emitted[-1][1] == latest
 
-    removed = reactions.react(cyd, sent["id"], "🍕", False)
+    removed = door(reactions.react, cyd, sent["id"], "🍕", False)
     assert removed["reactions"] == [{"emoji": "👍", "count": 3, "user_ids": [bob.id, cyd.id, ana.id]}]
-    removed = reactions.react(bob, sent["id"], "👍", False)
+    removed = door(reactions.react, bob, sent["id"], "👍", False)
     assert removed["reactions"] == [{"emoji": "👍", "count": 2, "user_ids": [cyd.id, ana.id]}]
     assert stored(sent["id"]) == sorted([(cyd.id, "👍"), (ana.id, "👍")])
     assert len(emitted) == 6 and emitted[-1][1] == removed
@@ -62,19 +62,19 @@ def test_reactions_toggle_on_and_off_with_counts_and_who(group_and_chat, emitted
 def test_adding_twice_or_removing_what_is_not_there_changes_nothing(group_and_chat, emitted):
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group)
-    first = reactions.react(bob, sent["id"], "🎉", True)
+    first = door(reactions.react, bob, sent["id"], "🎉", True)
     emitted.clear()
-    assert reactions.react(bob, sent["id"], "🎉", True) == first
+    assert door(reactions.react, bob, sent["id"], "🎉", True) == first
     assert stored(sent["id"]) == [(bob.id, "🎉")]
-    assert reactions.react(bob, sent["id"], "😢", False) == first
-    assert reactions.react(ana, sent["id"], "🎉", False) == first
+    assert door(reactions.react, bob, sent["id"], "😢", False) == first
+    assert door(reactions.react, ana, sent["id"], "🎉", False) == first
     assert emitted == []
 
 
 def test_the_primary_key_holds_each_persons_emoji_once(group_and_chat):
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group)
-    reactions.react(bob, sent["id"], "👍", True)
+    door(reactions.react, bob, sent["id"], "👍", True)
     with pytest.raises(IntegrityError):
         db.session.execute(
             insert(Reaction).values(message_id=sent["id"], user_id=bob.id, emoji="👍", created_at=utcnow())
@@ -107,7 +107,7 @@ def test_anything_but_one_emoji_is_refused_and_stores_nothing(group_and_chat, em
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group)
     emitted.clear()
-    refused(lambda: reactions.react(bob, sent["id"], emoji, True), "invalid")
+    refused(lambda: door(reactions.react, bob, sent["id"], emoji, True), "invalid")
     assert stored(sent["id"]) == [] and emitted == []
 
 
@@ -115,7 +115,7 @@ def test_anything_but_one_emoji_is_refused_and_stores_nothing(group_and_chat, em
 def test_one_emoji_however_it_is_composed_is_accepted(group_and_chat, emoji):
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group)
-    assert reactions.react(bob, sent["id"], emoji, True)["reactions"][0]["emoji"] == emoji
+    assert door(reactions.react, bob, sent["id"], emoji, True)["reactions"][0]["emoji"] == emoji
     assert stored(sent["id"]) == [(bob.id, emoji)]
 
 
@@ -123,7 +123,7 @@ def test_one_emoji_however_it_is_composed_is_accepted(group_and_chat, emoji):
 def test_on_must_be_a_boolean(group_and_chat, on):
     ana, bob, _cyd, _dan, group, _chat = group_and_chat
     sent = send(ana, group)
-    refused(lambda: reactions.react(bob, sent["id"], "👍", on), "invalid")
+    refused(lambda: door(reactions.react, bob, sent["id"], "👍", on), "invalid")
     assert stored(sent["id"]) == []
 
 
@@ -131,18 +131,18 @@ def test_outsiders_find_no_message_and_blocked_partners_cannot_react(group_and_c
     ana, bob, _cyd, dan, group, chat = group_and_chat
     in_group, in_chat = send(ana, group), send(bob, chat, "hi")
     emitted.clear()
-    stranger = refused(lambda: reactions.react(dan, in_group["id"], "👍", True), "not_found")
-    unknown = refused(lambda: reactions.react(dan, in_group["id"] + 1000, "👍", True), "not_found")
+    stranger = refused(lambda: door(reactions.react, dan, in_group["id"], "👍", True), "not_found")
+    unknown = refused(lambda: door(reactions.react, dan, in_group["id"] + 1000, "👍", True), "not_found")
     assert stranger.message == unknown.message
     for bad_id in (None, "1", 0, -5, 2**31, 1.5, False):
-        refused(lambda bad_id=bad_id: reactions.react(ana, bad_id, "👍", True), "not_found")
+        refused(lambda bad_id=bad_id: door(reactions.react, ana, bad_id, "👍", True), "not_found")
 
-    reactions.react(ana, in_chat["id"], "👍", True)
-    social.block(bob, "ana")
+    door(reactions.react, ana, in_chat["id"], "👍", True)
+    door(social.block, bob, "ana")
     emitted.clear()
-    refused(lambda: reactions.react(ana, in_chat["id"], "😡", True), "not_allowed")
-    refused(lambda: reactions.react(ana, in_chat["id"], "👍", False), "not_allowed")
-    refused(lambda: reactions.react(bob, in_chat["id"], "👍", True), "not_allowed")
+    refused(lambda: door(reactions.react, ana, in_chat["id"], "😡", True), "not_allowed")
+    refused(lambda: door(reactions.react, ana, in_chat["id"], "👍", False), "not_allowed")
+    refused(lambda: door(reactions.react, bob, in_chat["id"], "👍", True), "not_allowed")
     assert stored(in_chat["id"]) == [(ana.id, "👍")]
     assert stored(in_group["id"]) == [] and emitted == []
 

@@ -8,23 +8,26 @@ from app.models import Mention, Message
 from app.models.base import utcnow
 from app.serializers import message_dict
 from app.services import ServiceError, conversations, mentions, messaging, social
+from app.transactions import transaction
 
 
 @pytest.fixture
 def people(make_user):
     """ana, bob and cyd are friends in a group; dan is a stranger with a chat of his own with ana."""
     ana, bob, cyd, dan = (make_user(name) for name in ("ana", "bob", "cyd", "dan"))
-    for friend in (bob, cyd, dan):
-        social.send_request(ana, friend.username)
-        social.accept_request(friend, "ana")
-    group = conversations.create_group(ana, "Plans", [bob.id, cyd.id])
-    other = conversations.open_direct(ana, "dan")
+    with transaction():
+        for friend in (bob, cyd, dan):
+            social.send_request(ana, friend.username)
+            social.accept_request(friend, "ana")
+        group = conversations.create_group(ana, "Plans", [bob.id, cyd.id])
+        other = conversations.open_direct(ana, "dan")
     return ana, bob, cyd, dan, group, other
 
 
 def send(user, conversation, body="hello", **extra):
     send.counter = getattr(send, "counter", 0) + 1
-    return messaging.send_message(user, conversation.id, body, f"rm{send.counter}", **extra)[0]
+    with transaction():
+        return messaging.send_message(user, conversation.id, body, f"rm{send.counter}", **extra)[0]
 
 
 def stored_mentions(message_id) -> list[int]:

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Message, User
 from app.services import ServiceError, conversations, editing, messaging, search, social
 from app.services.search import snippet
+from app.transactions import transaction
 from tests.conftest import AuthActions, app_config, extract_csrf
 
 
@@ -20,23 +21,25 @@ def world(make_user):
     """ana, bob and cyd, all friends; a direct chat ana–bob, one bob–cyd (ana is not in it) and a
     group "Team" of the three, owned by ana."""
     ana, bob, cyd = (make_user(name, first_name=name.title()) for name in ("ana", "bob", "cyd"))
-    for asker, other in ((ana, bob), (ana, cyd), (bob, cyd)):
-        social.send_request(asker, other.username)
-        social.accept_request(other, asker.username)
-    return {
-        "ana": ana,
-        "bob": bob,
-        "cyd": cyd,
-        "ana_bob": conversations.open_direct(ana, "bob").id,
-        "bob_cyd": conversations.open_direct(bob, "cyd").id,
-        "team": conversations.create_group(ana, "Team", [bob.id, cyd.id]).id,
-    }
+    with transaction():
+        for asker, other in ((ana, bob), (ana, cyd), (bob, cyd)):
+            social.send_request(asker, other.username)
+            social.accept_request(other, asker.username)
+        return {
+            "ana": ana,
+            "bob": bob,
+            "cyd": cyd,
+            "ana_bob": conversations.open_direct(ana, "bob").id,
+            "bob_cyd": conversations.open_direct(bob, "cyd").id,
+            "team": conversations.create_group(ana, "Team", [bob.id, cyd.id]).id,
+        }
 
 
 def send(user: User, conversation_id: int, body: str) -> int:
     """Send a message through the service; its id."""
     send.counter = getattr(send, "counter", 0) + 1
-    return messaging.send_message(user, conversation_id, body, f"search-{send.counter}")[0]["id"]
+    with transaction():
+        return messaging.send_message(user, conversation_id, body, f"search-{send.counter}")[0]["id"]
 
 
 def found(user: User, query: str, **options) -> list[str]:
@@ -399,7 +402,7 @@ def people(app):
     clients["ana"].post("/u/bob/friend-request", data={"csrf_token": token})
     token = extract_csrf(clients["bob"].get("/").get_data(as_text=True))
     clients["bob"].post("/u/ana/friend-request/accept", data={"csrf_token": token})
-    with app.test_request_context():
+    with app.test_request_context(), transaction():
         ana, bob = (db.session.scalar(select(User).where(User.username == name)) for name in ("ana", "bob"))
         chat = conversations.open_direct(ana, "bob").id
         send(bob, chat, "Lunch <script>alert(1)</script> at noon?")
@@ -418,7 +421,7 @@ def test_api_search_shape(people):
     assert set(result) == {"message", "conversation", "snippet"}
     assert result["message"]["body"] == "Lunch <script>alert(1)</script> at noon?"
     assert result["message"]["sender"]["username"] == "bob" and result["message"]["seq"] == 1
-    assert result["conversation"] == {"id": people["chat"], "title": "Bob Lima", "url": "/chat/bob"}
+    assert result["conversation"] == {"id": people["chat"], "kind": "direct", "title": "Bob Lima", "url": "/chat/bob"}
     assert result["snippet"] == [["Lunch", True], [" <script>alert(1)</script> at noon?", False]]
 
     first = people["ana"].get("/api/search?q=minutes&limit=20").get_json()
@@ -463,6 +466,26 @@ def test_the_page_marks_matches_and_escapes_messages(people):
     assert f'href="/c/{people["chat"]}?around=1"' in html
     assert "Bob Lima" in html and 'value="lunch"' in html
     assert "Up to 10 words" in html
+
+
+def result_headings(html: str) -> list[str]:
+    """Each result's conversation and sender line as read (tags dropped, spaces folded)."""
+    headings = re.findall(r'<span class="min-w-0 truncate">(.*?)</span>\s*<time', html, re.DOTALL)
+    return [" ".join(re.sub(r"<[^>]+>", "", heading).split()) for heading in headings]
+
+
+def test_a_direct_chats_results_name_the_partner_once(people, app):
+    """A direct chat's title is the partner's name: their message reads "Bob Lima", not
+    "Bob Lima · Bob Lima"; your own says "Bob Lima · You"; a group's names its sender after its title."""
+    with app.test_request_context(), transaction():
+        ana, bob = (db.session.scalar(select(User).where(User.username == name)) for name in ("ana", "bob"))
+        send(ana, people["chat"], "lunch at one then")
+        team = conversations.create_group(ana, "Team", [bob.id]).id
+        send(bob, team, "lunch for the team")
+    html = people["ana"].get("/search/messages?q=lunch").get_data(as_text=True)
+    assert result_headings(html) == ["Team · Bob Lima (@bob)", "Bob Lima · You", "Bob Lima"]
+    api = people["ana"].get("/api/search?q=lunch").get_json()["results"]
+    assert [result["conversation"]["kind"] for result in api] == ["group", "direct", "direct"]
 
 
 def test_the_page_pages_and_narrows(people):

@@ -9,8 +9,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.attachments import bp
 from app.rate_limits import limit_upload
-from app.serializers import attachment_dict
-from app.services import ServiceError, attachments
+from app.serializers import attachment_dict, fragment
+from app.services import ServiceError, attachments, link_previews
+from app.transactions import transaction
 
 # Status per refusal: a conversation one is not in answers as one that does not exist.
 STATUS = {"not_found": 404, "not_allowed": 403, "too_large": 413, "quota": 429, "busy": 429, "unavailable": 503}
@@ -41,10 +42,19 @@ def upload(conversation_id):
     # One byte past the limit is enough to tell "too large" without holding more.
     data = file.stream.read(current_app.config["ATTACHMENT_MAX_BYTES"] + 1) if file is not None else None
     try:
-        attachment = attachments.upload(me, conversation_id, file.filename if file else None, data)
+        with transaction():
+            answer = attachment_dict(attachments.upload(me, conversation_id, file.filename if file else None, data))
     except ServiceError as error:
         return _refusal(error)
-    return jsonify({"ok": True, "attachment": attachment_dict(attachment)}), 201
+    # The block the message will show, and the size in words, for the composer's pending bubble and chip.
+    return jsonify(
+        {
+            "ok": True,
+            "attachment": answer,
+            "html": fragment("chat/_attachment.html", a=answer),
+            "size_text": attachments.human_size(answer["size"]),
+        }
+    ), 201
 
 
 def _serve(served: attachments.Served, inline: bool):
@@ -87,3 +97,17 @@ def download(attachment_id, filename):
     except ServiceError:
         abort(404)
     return _serve(served, inline=served.kind == "image")
+
+
+@bp.get("/link-previews/<int:preview_id>/<image_hash>.webp")
+@login_required
+def link_preview_image(preview_id, image_hash):
+    """A link preview's picture, as we re-encoded it (never the other site's address): for anyone
+    signed in who knows its address, which names its content, so it is cached for a year."""
+    data = link_previews.image(preview_id, image_hash)
+    if data is None:
+        abort(404)
+    response = send_file(io.BytesIO(data), mimetype="image/webp", etag=False, conditional=False, max_age=None)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -6,11 +6,12 @@ from flask_login import current_user, login_required
 
 from app.auth import bp, known_devices
 from app.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
-from app.auth.session import end_session, sign_in, start_session
+from app.auth.session import end_session, forget_remembered_login, sign_in, start_session
 from app.forms import form_status, show_service_error
 from app.navigation import local_redirect_target
 from app.rate_limits import RateLimited, check_login_address, limit_register
 from app.services import ServiceError, accounts, rooms
+from app.transactions import transaction
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -22,9 +23,10 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register_user(
-                form.username.data, form.password.data, form.first_name.data, form.last_name.data
-            )
+            with transaction():
+                user = accounts.register_user(
+                    form.username.data, form.password.data, form.first_name.data, form.last_name.data
+                )
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -51,9 +53,12 @@ def login():
         if request.method == "POST":
             check_login_address()
         if form.validate_on_submit():
-            user = accounts.authenticate(
-                form.username.data, form.password.data, address=get_remote_address(), device=known_devices.read()
-            )
+            with transaction():  # a rehashed password and a remembered login commit together
+                user = accounts.authenticate(
+                    form.username.data, form.password.data, address=get_remote_address(), device=known_devices.read()
+                )
+                if user is not None:
+                    start_session(user, remember=form.remember.data)
             if user is None:
                 form.form_errors.append("Wrong username or password.")
     except RateLimited as error:
@@ -61,7 +66,6 @@ def login():
         page = render_template("auth/login.html", form=form)
         return page, 429, {"Retry-After": str(error.retry_after)}
     if user is not None:
-        start_session(user, remember=form.remember.data)
         return redirect(next_page or url_for("main.index"))
     return render_template("auth/login.html", form=form), form_status(form)
 
@@ -69,6 +73,8 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out: the session is destroyed and its open sockets are disconnected."""
+    with transaction():
+        forget_remembered_login()
     end_session("You have signed out.")
     return redirect(url_for("main.index"))
 
@@ -81,17 +87,18 @@ def change_password():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            accounts.change_password(user, form.current_password.data, form.new_password.data)
+            with transaction():
+                accounts.change_password(user, form.current_password.data, form.new_password.data)
+                remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+                # Same session id (its sockets stay in their room), new login id with the new auth
+                # version (and a new remembered login: the password change ended every one).
+                sign_in(user, remember=remembered)
         except ServiceError as error:
             show_service_error(form, error)
             if isinstance(error, RateLimited):
                 page = render_template("auth/change_password.html", form=form, password_rules=accounts.PASSWORD_RULES)
                 return page, 429, {"Retry-After": str(error.retry_after)}
         else:
-            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-            # Same session id (its sockets stay in their room), new login id with the new auth version
-            # (and a new remembered login: the password change ended every one).
-            sign_in(user, remember=remembered)
             rooms.disconnect_user(user.id, except_session_id=session.sid)
             flash("Your password has been changed. Your other sessions were signed out.", "success")
             return redirect(url_for("main.index"))

@@ -25,21 +25,26 @@ def sign_in(user: User, remember: bool) -> None:
         session["_user_id"] = remembered_logins.remember(user)
 
 
+def forget_remembered_login() -> None:
+    """End the remembered login this session holds (or its remember-me cookie names), in the door's
+    transaction, so a copy of the cookie is dead: the database half of signing out, committed before
+    end_session()."""
+    current_user.is_authenticated  # noqa: B018 - loads the user: a cookie-only visitor's login id is in the session now
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    remembered_logins.forget(session.get("_user_id"), decode_cookie(cookie) if cookie else None)
+
+
 def end_session(farewell: str) -> None:
-    """Sign out: the session's data and id are destroyed, its open sockets disconnected, and the
-    remembered login it holds (or its remember-me cookie names) ends, so a copy of the cookie is dead.
+    """Sign out, once forget_remembered_login() is committed: the session's data and id are destroyed
+    and its open sockets disconnected.
 
     `farewell` is flashed in the new, anonymous session that takes its place.
     """
     old_session_id = session.sid
-    current_user.is_authenticated  # noqa: B018 - loads the user: a cookie-only visitor's login id is in the session now
-    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-    login_ids = (session.get("_user_id"), decode_cookie(cookie) if cookie else None)
     logout_user()
     # logout_user() leaves a note for Flask-Login to delete the remember-me cookie; keep only that.
     remember_note = session.get("_remember")
     session.clear()
-    remembered_logins.forget(*login_ids)
     rooms.disconnect_session(old_session_id)
     if remember_note:
         session["_remember"] = remember_note

@@ -1,7 +1,7 @@
 """Chat forms. The rules come from the services, so every door applies the same ones."""
 
-from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.forms import Form
 from app.models.chat import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -16,6 +16,14 @@ class MessageForm(Form):
         validators=[DataRequired("Write something first.")],
         render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 2},
     )
+    client_id = HiddenField(validators=[DataRequired()])
+
+
+class ForwardForm(Form):
+    """Forward a message without JavaScript: the conversation picked from the page's list (the
+    service decides whether the user may write there) and a client_id made when the page is drawn."""
+
+    conversation_id = IntegerField("Forward to", validators=[InputRequired("Choose a conversation.")])
     client_id = HiddenField(validators=[DataRequired()])
 
 

@@ -1,7 +1,7 @@
 """The data model. Importing this package registers every table on the metadata."""
 
 from app.models.avatar import Avatar, UploadedPicture
-from app.models.chat import Attachment, Conversation, Membership, Mention, Message, Reaction
+from app.models.chat import Attachment, Conversation, LinkPreview, Membership, Mention, Message, Reaction
 from app.models.session import RememberedLogin, ServerSession
 from app.models.social import Block, Friendship
 from app.models.user import User
@@ -12,6 +12,7 @@ __all__ = [
     "Block",
     "Conversation",
     "Friendship",
+    "LinkPreview",
     "Membership",
     "Mention",
     "Message",

@@ -134,10 +134,53 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+PREVIEW_PENDING = "pending"
+PREVIEW_READY = "ready"
+PREVIEW_FAILED = "failed"
+PREVIEW_STATUSES = (PREVIEW_PENDING, PREVIEW_READY, PREVIEW_FAILED)
+PREVIEW_URL_MAX_LENGTH = 2048
+PREVIEW_TITLE_MAX_LENGTH = 200
+PREVIEW_DESCRIPTION_MAX_LENGTH = 300
+PREVIEW_SITE_MAX_LENGTH = 100
+
+
+class LinkPreview(Base):
+    """The card of one URL (the first link of messages): title, description, site name and picture,
+    fetched by the server in the background (app.services.link_previews), one row per URL shared by
+    every message that links it. `url_hash` (SHA-256 of the URL) is the unique key, so a long URL
+    needs no long index. `claimed_at`: when a fetch began (one fetch at a time, across workers);
+    `fetched_at`: when the last one ended. The picture is re-encoded WebP, deferred like an
+    attachment's bytes."""
+
+    __tablename__ = "link_previews"
+    __table_args__ = (
+        CheckConstraint(f"status IN ('{PREVIEW_PENDING}', '{PREVIEW_READY}', '{PREVIEW_FAILED}')", name="known_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(PREVIEW_URL_MAX_LENGTH))
+    status: Mapped[str] = mapped_column(String(16), default=PREVIEW_PENDING)
+    title: Mapped[str] = mapped_column(String(PREVIEW_TITLE_MAX_LENGTH), default="")
+    description: Mapped[str] = mapped_column(String(PREVIEW_DESCRIPTION_MAX_LENGTH), default="")
+    site_name: Mapped[str] = mapped_column(String(PREVIEW_SITE_MAX_LENGTH), default="")
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    image_hash: Mapped[str | None] = mapped_column(String(32))
+    image_width: Mapped[int | None] = mapped_column(Integer)
+    image_height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Message(Base):
     """One message. (conversation_id, seq) orders and pages it; (sender_id, client_id) makes a
     retried send return the original instead of storing a copy. A deleted message stays as a
-    tombstone (deleted_at set, body emptied, attachment dropped) so the thread and replies still read."""
+    tombstone (deleted_at set, body emptied, attachment dropped) so the thread and replies still read.
+
+    A forward is a copy made by its sender: `forwarded` says so, `forwarded_from_user_id` names whose
+    words it carries (NULL once that account is deleted: "Deleted user"). It keeps no link to the
+    original, so editing or deleting that one leaves the copy as it was."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -145,6 +188,7 @@ class Message(Base):
         UniqueConstraint("sender_id", "client_id"),
         UniqueConstraint("attachment_id"),
         CheckConstraint("seq > 0", name="seq_positive"),
+        CheckConstraint("forwarded OR forwarded_from_user_id IS NULL", name="forwarded_from_a_forward"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,15 +198,35 @@ class Message(Base):
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     client_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    # The body as its fragment shows it (app.services.formatting.render_message), made when it is
+    # stored or edited; NULL only for a row written past the services (rendered on read then).
+    body_html: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # No index: only deleting an account looks messages up by it (as reactions.user_id).
+    forwarded_from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The card of the text's first link (app.services.link_previews), shown once it is fetched.
+    link_preview_id: Mapped[int | None] = mapped_column(ForeignKey("link_previews.id", ondelete="SET NULL"), index=True)
 
-    sender: Mapped[User | None] = relationship(lazy="joined")
+    sender: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[sender_id])
+    forwarded_from: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[forwarded_from_user_id])
     reply_to: Mapped["Message | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
     attachment: Mapped[Attachment | None] = relationship(lazy="joined")
+    link_preview: Mapped[LinkPreview | None] = relationship(lazy="joined")
+
+    @property
+    def author_id(self) -> int | None:
+        """Whose words these are: a forward's original author, else the sender (None: deleted)."""
+        return self.forwarded_from_user_id if self.forwarded else self.sender_id
+
+    @property
+    def author(self) -> User | None:
+        """The User of author_id (loaded with the message)."""
+        return self.forwarded_from if self.forwarded else self.sender
 
 
 class Reaction(Base):

@@ -10,6 +10,7 @@ from app.navigation import redirect_back
 from app.people import bp
 from app.rate_limits import limit_search
 from app.services import ServiceError, avatars, conversations, social
+from app.transactions import transaction
 
 UPLOADED_AVATAR_NAME = re.compile(r"[0-9a-f]{32}\.webp")
 ONE_YEAR = 365 * 24 * 3600
@@ -68,11 +69,14 @@ def _relationship_action(action, username: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        flash(action(current_user, username), "success")
+        with transaction():
+            outcome = action(current_user, username)
     except social.NotFound:
         abort(404)
     except ServiceError as error:
         flash(error.message, "error")
+    else:
+        flash(outcome, "success")
     return redirect_back(form.next.data, "people.profile", username=username.lower())
 
 

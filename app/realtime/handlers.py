@@ -1,5 +1,6 @@
 """Socket.IO handlers: the same layer as the HTTP routes. Each checks who is asking and the payload's
-shape, then calls one service function and answers through the ack."""
+shape, then calls one service function in one transaction and answers through the ack, after the
+commit (the events the service queued go out with it)."""
 
 import contextlib
 import functools
@@ -12,15 +13,25 @@ from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # n
 from sqlalchemy import select
 
 from app import in_flight
-from app.errors import MESSAGES, is_unavailable, rollback
+from app.errors import MESSAGES, UNAVAILABLE_SECONDS, is_unavailable, rollback
 from app.extensions import db, socketio
 from app.log import socket_event_failed
 from app.models.chat import Membership
-from app.rate_limits import RateLimited, check_socket_connect, check_user_events
+from app.rate_limits import RateLimited, check_socket_connect, check_typing_events, check_user_events
 from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
 from app.serializers import message_dicts
-from app.services import ServiceError, conversation_settings, editing, messaging, presence, reactions, rooms
+from app.services import (
+    ServiceError,
+    conversation_settings,
+    editing,
+    forwarding,
+    messaging,
+    presence,
+    reactions,
+    rooms,
+)
 from app.services.socket_registry import TooManySockets
+from app.transactions import transaction
 
 
 def invalid(message: str) -> dict:
@@ -28,11 +39,19 @@ def invalid(message: str) -> dict:
     return {"ok": False, "error": "invalid", "message": message}
 
 
-def event(name: str):
+def unavailable() -> dict:
+    """The ack while the database or Redis is out of reach: try again after `retry_after` seconds."""
+    return {"ok": False, "error": "unavailable", "message": MESSAGES[503], "retry_after": UNAVAILABLE_SECONDS}
+
+
+def event(name: str, limit=check_user_events):
     """Register a handler taking (user, payload: dict) and returning the ack's extra fields.
 
+    The handler runs in one transaction, committed before the ack is returned (so an ack means
+    stored, and the events queued in it are sent); any error rolls it back and sends nothing.
     Answers {"ok": false, ...} for a payload that is not an object or a ServiceError (the connection
-    stays up); a socket whose session has ended gets "session_ended" and is closed.
+    stays up); a socket whose session has ended gets "session_ended" and is closed. `limit(user_id)`
+    counts the event (the user's event limit unless told otherwise) and raises RateLimited over it.
     """
 
     def decorator(handler):
@@ -50,8 +69,10 @@ def event(name: str):
                 return invalid(f"{name} takes an object.")
             try:
                 with in_flight.tracked():
-                    check_user_events(user.id)
-                    return {"ok": True, **(handler(user, payload) or {})}
+                    limit(user.id)
+                    with transaction():
+                        answer = handler(user, payload) or {}
+                    return {"ok": True, **answer}
             except RateLimited as error:
                 socket_event_failed(name, error.code, user.id)
                 return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
@@ -62,7 +83,7 @@ def event(name: str):
                 rollback()
                 if is_unavailable(error):
                     socket_event_failed(name, "unavailable", user.id, exc_info=error)
-                    return {"ok": False, "error": "unavailable", "message": MESSAGES[503]}
+                    return unavailable()
                 socket_event_failed(name, "internal", user.id, exc_info=error)
                 return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}
 
@@ -94,12 +115,13 @@ def on_connect(auth=None):
         user = current_user._get_current_object()
         address = get_remote_address()  # the client's address as the app trusts it (as Flask-Limiter)
         check_socket_connect(user.id, address)
-        # Registered before the memberships are read: a conversation made in between finds this socket.
-        presence.connected(user, request.sid, session.sid, address)
-        join_room(rooms.user_room(user.id))
-        memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
-        for conversation_id in db.session.scalars(memberships):
-            join_room(rooms.conversation_room(conversation_id))
+        with transaction():  # its "presence" news go out with the commit
+            # Registered before the memberships are read: a conversation made in between finds this socket.
+            presence.connected(user, request.sid, session.sid, address)
+            join_room(rooms.user_room(user.id))
+            memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
+            for conversation_id in db.session.scalars(memberships):
+                join_room(rooms.conversation_room(conversation_id))
     except ConnectionRefused:
         raise
     except RateLimited as error:
@@ -112,7 +134,7 @@ def on_connect(auth=None):
         raise ConnectionRefused(*TOO_MANY[error.kind]) from None
     except Exception as error:  # noqa: BLE001 - refused below, logged with its traceback
         rollback()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), transaction():
             presence.disconnected(request.sid)  # a refused socket gets no disconnect handler call
         code = "unavailable" if is_unavailable(error) else "internal"
         socket_event_failed("connect", code, None, exc_info=error)
@@ -127,7 +149,8 @@ def on_disconnect(*_reason):
     """
     if _named_by_the_client():
         return
-    presence.disconnected(request.sid)
+    with transaction():
+        presence.disconnected(request.sid)
 
 
 def _named_by_the_client() -> bool:
@@ -152,6 +175,16 @@ def on_send_message(user, payload):
     return {"message": message}
 
 
+@event("forward_message")
+def on_forward_message(user, payload):
+    """{message_id, conversation_id, client_id} → {"message": M}, the forward, only after it is
+    committed; the target's members receive it as any "message"."""
+    message, _created = forwarding.forward_message(
+        user, payload.get("message_id"), payload.get("conversation_id"), payload.get("client_id")
+    )
+    return {"message": message}
+
+
 @event("sync")
 def on_sync(user, payload):
     """{after: {conversation_id: seq}} → the messages after those seqs, with has_more."""
@@ -165,9 +198,10 @@ def on_mark_read(user, payload):
     return {"seq": messaging.mark_read(user, payload.get("conversation_id"), payload.get("seq"))}
 
 
-@event("typing")
+@event("typing", limit=check_typing_events)
 def on_typing(user, payload):
-    """{conversation_id}: tell the other members."""
+    """{conversation_id}: tell the other members (counted against the typing limit, not the user's
+    event limit)."""
     messaging.typing(user, payload.get("conversation_id"), skip_sid=request.sid)
 
 
@@ -233,6 +267,6 @@ def on_error(error: Exception):
     event_name = (getattr(request, "event", None) or {}).get("message", "connect")
     if is_unavailable(error):
         socket_event_failed(event_name, "unavailable", None, exc_info=error)
-        return {"ok": False, "error": "unavailable", "message": MESSAGES[503]}
+        return unavailable()
     socket_event_failed(event_name, "internal", None, exc_info=error)
     return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}

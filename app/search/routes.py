@@ -55,7 +55,7 @@ def messages():
 
 
 def search_result_scope(me, conversation_id: int) -> dict:
-    """{id, title, url} of the conversation a search is narrowed to."""
+    """{id, kind, title, url} of the conversation a search is narrowed to."""
     summary = conversations.summaries(me, conversation_id)[0]
     return conversation_ref(summary.conversation, summary.other)
 

@@ -40,9 +40,11 @@ def page_size(limit, default: int, maximum: int) -> int:
 
 def release_db_connection() -> None:
     """Hand the session's pooled connection back before a long wait (a password hash, a picture
-    being processed) when nothing is waiting to be written: a burst of such waits would otherwise
-    hold every connection of the pool. The session opens a new transaction on its next query."""
+    being processed) when the transaction has written nothing and queued no event: a burst of such
+    waits would otherwise hold every connection of the pool. The session opens a new transaction on
+    its next query. A transaction that wrote keeps its connection: it is the door's to commit."""
+    from app import events
     from app.extensions import db
 
-    if not (db.session.new or db.session.dirty or db.session.deleted):
-        db.session.commit()  # nothing to write: this only ends the transaction and returns its connection
+    if not (db.session.new or db.session.dirty or db.session.deleted or events.has_written()):
+        db.session.rollback()  # nothing written: this only ends the transaction and returns its connection

@@ -156,12 +156,11 @@ def register_user(username: str, password: str, first_name: str = "", last_name:
     if find_user(username) is not None:
         raise ServiceError("That username is taken.", "username", code="username_taken")
     user = User(username=username, first_name=first_name, last_name=last_name, password_hash=hash_password(password))
-    db.session.add(user)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(user)
     except IntegrityError:
-        # Someone registered the same name between our check and the commit.
-        db.session.rollback()
+        # Someone registered the same name between our check and now.
         raise ServiceError("That username is taken.", "username", code="username_taken") from None
     return user
 
@@ -188,7 +187,6 @@ def authenticate(
     if not user.password_hash.startswith(method + "$"):
         # The configured cost changed since this hash was made: upgrade it while we know the password.
         user.password_hash = hash_password(password)
-        db.session.commit()
     return user
 
 
@@ -222,7 +220,7 @@ def set_password(user: User, new_password: str, field: str = "password") -> None
     user.password_hash = hash_password(new_password)
     user.auth_version += 1
     remembered_logins.forget_all(user.id)
-    db.session.commit()
+    db.session.flush()
 
 
 def load_user(login_id: str) -> User | None:

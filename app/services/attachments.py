@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import and_, delete, exists, not_, or_, select
+from sqlalchemy import and_, bindparam, delete, exists, insert, not_, or_, select
 from sqlalchemy.orm import undefer
 
 from app.concurrency import FILES, run_blocking
@@ -161,14 +161,39 @@ def upload(user: User, conversation_id, filename, data: bytes) -> Attachment:
         thumbnail=inspected.thumbnail,
     )
     db.session.add(attachment)
-    try:
-        db.session.flush()
-        _check_quota(user, attachment.size, stored=True)  # as stored, concurrent uploads counted
-    except ServiceError:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    db.session.flush()
+    _check_quota(user, attachment.size, stored=True)  # as stored, concurrent uploads counted
     return attachment
+
+
+# What a copy keeps of the original: everything it is, none of where or by whom it was uploaded.
+_COPIED = ("kind", "content_type", "filename", "size", "width", "height", "data", "thumbnail")
+
+
+def copy_into(user: User, conversation_id: int, original: Attachment) -> Attachment:
+    """A copy of a stored attachment uploaded by `user` into a conversation they may write in (the
+    caller checked), not sent yet: how a forwarded file reaches its new conversation. The bytes are
+    copied inside the database (INSERT ... SELECT: never read into the worker); they count against
+    the user's daily budget as an upload would (QuotaExceeded, nothing stored). The copy stands on
+    its own: deleting the original's message removes the original only."""
+    _check_quota(user, original.size)
+    columns = [getattr(Attachment, name) for name in _COPIED]
+    copied = (
+        insert(Attachment)
+        .from_select(
+            ["conversation_id", "uploader_id", "created_at", *_COPIED],
+            select(
+                bindparam("cid", conversation_id),
+                bindparam("uid", user.id),
+                bindparam("now", utcnow(), type_=Attachment.created_at.type),
+                *columns,
+            ).where(Attachment.id == original.id),
+        )
+        .returning(Attachment.id)
+    )
+    attachment_id = db.session.execute(copied).scalar_one()
+    _check_quota(user, original.size, stored=True)  # as stored, concurrent uploads counted (the door rolls back)
+    return db.session.get(Attachment, attachment_id)
 
 
 def _check_quota(user: User, size: int, stored: bool = False) -> None:
@@ -221,14 +246,14 @@ def unsent_cutoff():
     return utcnow() - timedelta(seconds=current_app.config["ATTACHMENT_UNSENT_TTL_SECONDS"])
 
 
-def purge_unsent(between_batches=None) -> int:
+def purge_unsent(end_batch) -> int:
     """Delete the uploads never sent whose time to be sent ran out (PURGE_GRACE ago): a file chosen
     and then removed from the composer, or a tab closed before sending. Returns how many.
 
     Safe to run on several workers at once: each batch is one DELETE whose condition every row is
     checked against, so a row another worker deleted meanwhile is simply not there (PostgreSQL waits
-    for that worker's row lock, then skips it). Batches of PURGE_BATCH keep each write short;
-    `between_batches()` is called after each full one (the worker yields to its other clients).
+    for that worker's row lock, then skips it). Batches of PURGE_BATCH keep each write short:
+    `end_batch()` is called after each one, where the caller commits it (and may yield to others).
     """
     cutoff = unsent_cutoff() - PURGE_GRACE
     sent = exists().where(Message.attachment_id == Attachment.id)
@@ -240,12 +265,10 @@ def purge_unsent(between_batches=None) -> int:
             .where(Attachment.id.in_(expired.scalar_subquery()))
             .execution_options(synchronize_session=False)
         ).rowcount
-        db.session.commit()
+        end_batch()
         purged += deleted
         if deleted < PURGE_BATCH:
             return purged
-        if between_batches is not None:
-            between_batches()
 
 
 def inspect(data: bytes, uploader_id: int, claims_picture: bool = False) -> Inspected:

@@ -42,7 +42,7 @@ def _replace_picture(user: User, avatar: Avatar | None, upload: str | None) -> N
     previous = user.avatar_upload
     user.avatar = avatar
     user.avatar_upload = upload
-    db.session.commit()
+    db.session.flush()
     if previous and previous != upload:
         forget_upload(previous)
 
@@ -52,7 +52,6 @@ def forget_upload(name: str) -> None:
     in_use = db.session.scalar(select(func.count()).select_from(User).where(User.avatar_upload == name))
     if not in_use:
         db.session.execute(delete(UploadedPicture).where(UploadedPicture.name == name))
-        db.session.commit()
 
 
 def upload_avatar(user: User, data: bytes) -> None:

@@ -6,7 +6,7 @@ total; pinning puts it at the top of the list (the most recently pinned first); 
 out of the list until a message arrives, unless it is muted too (see ConversationSummary.archived).
 """
 
-from app.extensions import db
+from app import events
 from app.models.base import utcnow
 from app.serializers import conversation_dict
 from app.services import ServiceError, rooms
@@ -29,7 +29,7 @@ def check_settings(values: dict) -> dict[str, bool]:
 
 def set_settings(user, conversation_id, muted=None, pinned=None, archived=None, *, skip_sid: str | None = None) -> dict:
     """Change the user's settings of a conversation they are in; returns its C as they now see it and
-    sends it as "conversation_settings" to their sockets (but `skip_sid`, the socket that asked).
+    queues it as "conversation_settings" to their sockets (but `skip_sid`, the socket that asked).
 
     pinned=True pins it anew (a re-pin moves it to the top), archived=True archives it as of now;
     False clears either. Nothing changes when a value is refused."""
@@ -42,7 +42,6 @@ def set_settings(user, conversation_id, muted=None, pinned=None, archived=None, 
         membership.pinned_at = now if given["pinned"] else None
     if "archived" in given:
         membership.archived_at = now if given["archived"] else None
-    db.session.commit()
     conversation = conversation_dict(summaries(user, membership.conversation_id)[0])
-    rooms.emit("conversation_settings", conversation, rooms.user_room(user.id), skip_sid=skip_sid)
+    events.queue("conversation_settings", conversation, rooms.user_room(user.id), skip_sid=skip_sid)
     return conversation

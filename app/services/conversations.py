@@ -8,10 +8,11 @@ unknown and forbidden conversations answer alike.
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
+from app import events
 from app.extensions import db
 from app.models.chat import (
     DIRECT,
@@ -26,8 +27,9 @@ from app.models.chat import (
     Mention,
     Message,
 )
-from app.models.user import User
-from app.services import ServiceError, is_db_int, names, rooms, social
+from app.models.user import User, name_key
+from app.services import ServiceError, is_db_int, names, page_size, rooms, social
+from app.services.text import clean_line
 
 GROUP_MAX_MEMBERS = 256
 
@@ -96,6 +98,102 @@ def members(conversation_id: int) -> list[Membership]:
     return list(rows)
 
 
+MEMBERS_PAGE_MAX = 100
+
+
+def _member_rank():
+    return case((Membership.role == OWNER, 0), else_=1)
+
+
+def member_page(
+    conversation_id: int, cursor: str | None = None, limit: int = 20
+) -> tuple[list[Membership], str | None]:
+    """One page of the members in display order (owner first, then by username), after `cursor`
+    (the `next_cursor` of the page before; None: from the start), at most `limit` (1..100); and the
+    cursor of the next page, None after the last. An unreadable cursor is `invalid`."""
+    if not isinstance(limit, int) or not 1 <= limit <= MEMBERS_PAGE_MAX:
+        raise ServiceError(f"limit must be from 1 to {MEMBERS_PAGE_MAX}.", "limit", code="invalid")
+    query = (
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.conversation_id == conversation_id)
+        .order_by(_member_rank(), User.username)
+        .limit(limit + 1)
+    )
+    if cursor is not None:
+        rank, _, username = str(cursor).partition(":")
+        if rank not in ("0", "1") or not username or len(username) > 64:
+            raise ServiceError("cursor is not one this list gave.", "cursor", code="invalid")
+        query = query.where(tuple_(_member_rank(), User.username) > tuple_(int(rank), username))
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = f"{0 if last.role == OWNER else 1}:{last.user.username}" if more and last else None
+    return rows, next_cursor
+
+
+def member_count(conversation_id: int) -> int:
+    """How many members the conversation has."""
+    return db.session.scalar(select(func.count()).where(Membership.conversation_id == conversation_id))
+
+
+def seen_by(user: User, conversation_id: int) -> dict:
+    """{"seq", "count"}: the user's latest message in the conversation (None without one) and how many
+    other members have read up to it, leaving out anyone on either side of a block with the user
+    (their read positions are not shown). Two small queries, however large the conversation."""
+    seq = db.session.scalar(
+        select(func.max(Message.seq)).where(Message.conversation_id == conversation_id, Message.sender_id == user.id)
+    )
+    if seq is None:
+        return {"seq": None, "count": 0}
+    hidden = social.activity_hidden(user.id, conversation_id)
+    readers = select(func.count()).where(
+        Membership.conversation_id == conversation_id,
+        Membership.user_id != user.id,
+        Membership.last_read_seq >= seq,
+    )
+    if hidden:
+        readers = readers.where(Membership.user_id.not_in(hidden))
+    return {"seq": seq, "count": db.session.scalar(readers)}
+
+
+MEMBER_SEARCH_DEFAULT = 8
+MEMBER_SEARCH_MAX = 20
+MEMBER_SEARCH_MAX_QUERY = 50
+_PREFIX_END = "\U0010ffff"  # sorts after every character: `key < q + _PREFIX_END` bounds "starts with q"
+
+
+def _starts_with(column, prefix: str):
+    return and_(column >= prefix, column < prefix + _PREFIX_END)
+
+
+def find_members(user: User, conversation_id, query, limit=None) -> list[Membership]:
+    """The other members of a conversation the user is in whose username, first or last name
+    starts with `query` (any case; a leading "@" ignored; empty: anyone), at most `limit`:
+    usernames that start with it first, then names, each by username. What `@` suggests."""
+    membership = require_member(user, conversation_id)
+    limit = page_size(limit, MEMBER_SEARCH_DEFAULT, MEMBER_SEARCH_MAX)
+    if not isinstance(query, str) or len(query) > MEMBER_SEARCH_MAX_QUERY:
+        raise ServiceError(f"q must be text of at most {MEMBER_SEARCH_MAX_QUERY} characters.", "q", code="invalid")
+    prefix = name_key(clean_line(query)).removeprefix("@")
+    statement = (
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .options(contains_eager(Membership.user))
+        .where(Membership.conversation_id == membership.conversation_id, Membership.user_id != user.id)
+    )
+    if prefix:
+        statement = statement.where(
+            or_(
+                _starts_with(User.username, prefix),
+                _starts_with(User.first_name_key, prefix),
+                _starts_with(User.last_name_key, prefix),
+            )
+        ).order_by(case((_starts_with(User.username, prefix), 0), else_=1))
+    return list(db.session.scalars(statement.order_by(User.username).limit(limit)))
+
+
 def send_refusal(user: User, conversation: Conversation | MemberTarget) -> str | None:
     """Why the user may not write in this conversation right now, or None if they may."""
     if conversation.kind != DIRECT:
@@ -125,18 +223,25 @@ def open_direct(user: User, username: str) -> Conversation:
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
     conversation = Conversation(kind=DIRECT, direct_key=key, title="")
-    db.session.add(conversation)
     try:
-        db.session.flush()
-        db.session.add_all([Membership(conversation_id=conversation.id, user_id=uid) for uid in (user.id, other.id)])
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(conversation)
+            db.session.flush()
+            db.session.add_all(
+                [Membership(conversation_id=conversation.id, user_id=uid) for uid in (user.id, other.id)]
+            )
     except IntegrityError:
         # The other person opened the same chat a moment ago: use theirs.
-        db.session.rollback()
         return db.session.scalar(select(Conversation).where(Conversation.direct_key == key))
-    for uid in (user.id, other.id):
-        rooms.join_user_sockets(uid, rooms.conversation_room(conversation.id))
+    _join_on_commit([user.id, other.id], conversation.id)
     return conversation
+
+
+def _join_on_commit(user_ids, conversation_id: int) -> None:
+    """Once the transaction commits, put the users' open sockets into the conversation's room."""
+    room = rooms.conversation_room(conversation_id)
+    for uid in user_ids:
+        events.after_commit(lambda uid=uid: rooms.join_user_sockets(uid, room))
 
 
 def check_title(title: str) -> str:
@@ -165,9 +270,8 @@ def create_group(owner: User, title: str, member_ids) -> Conversation:
     db.session.flush()
     db.session.add(Membership(conversation_id=conversation.id, user_id=owner.id, role=OWNER))
     db.session.add_all(Membership(conversation_id=conversation.id, user_id=friend.id) for friend in chosen)
-    db.session.commit()
-    for uid in [owner.id, *(friend.id for friend in chosen)]:
-        rooms.join_user_sockets(uid, rooms.conversation_room(conversation.id))
+    db.session.flush()
+    _join_on_commit([owner.id, *(friend.id for friend in chosen)], conversation.id)
     return conversation
 
 
@@ -185,7 +289,7 @@ def rename_group(user: User, conversation_id: int, title: str) -> Conversation:
     """The owner renames the group."""
     conversation = _require_owner(user, conversation_id)
     conversation.title = check_title(title)
-    db.session.commit()
+    db.session.flush()
     return conversation
 
 
@@ -197,9 +301,8 @@ def add_members(user: User, conversation_id: int, user_ids) -> int:
     if len(present) + len(chosen) > GROUP_MAX_MEMBERS:
         raise ServiceError(f"A group has at most {GROUP_MAX_MEMBERS} members.", "members")
     db.session.add_all(Membership(conversation_id=conversation.id, user_id=friend.id) for friend in chosen)
-    db.session.commit()
-    for friend in chosen:
-        rooms.join_user_sockets(friend.id, rooms.conversation_room(conversation.id))
+    db.session.flush()
+    _join_on_commit([friend.id for friend in chosen], conversation.id)
     return len(chosen)
 
 
@@ -219,9 +322,9 @@ def _drop_membership(conversation_id: int, user_id: int) -> bool:
     dropped = db.session.execute(
         delete(Membership).where(Membership.conversation_id == conversation_id, Membership.user_id == user_id)
     ).rowcount
-    db.session.commit()
     if dropped:
-        rooms.leave_user_sockets(user_id, rooms.conversation_room(conversation_id))
+        room = rooms.conversation_room(conversation_id)
+        events.after_commit(lambda: rooms.leave_user_sockets(user_id, room))
     return bool(dropped)
 
 
@@ -248,7 +351,7 @@ def create_room(title: str) -> Conversation:
     """A new public community room (an operator's action)."""
     room = Conversation(kind=ROOM, title=check_title(title))
     db.session.add(room)
-    db.session.commit()
+    db.session.flush()
     return room
 
 
@@ -259,7 +362,7 @@ def set_moderator(conversation_id: int, user: User, moderator: bool) -> None:
     if room is None or room.kind != ROOM:
         raise ServiceError(f"@{user.username} is not in a community room with id {conversation_id}.", code="not_found")
     membership.role = MODERATOR if moderator else MEMBER
-    db.session.commit()
+    db.session.flush()
 
 
 def community_rooms() -> list[tuple[Conversation, int]]:
@@ -285,16 +388,19 @@ def join_room(user: User, conversation_id: int) -> Conversation:
         raise ConversationNotFound()
     if db.session.get(Membership, (conversation.id, user.id)) is None:
         # Start at the present: the room's history is there to scroll, not to count as unread.
-        db.session.add(
-            Membership(
-                conversation_id=conversation.id, user_id=user.id, role=MEMBER, last_read_seq=conversation.last_seq
-            )
-        )
         try:
-            db.session.commit()
+            with db.session.begin_nested():
+                db.session.add(
+                    Membership(
+                        conversation_id=conversation.id,
+                        user_id=user.id,
+                        role=MEMBER,
+                        last_read_seq=conversation.last_seq,
+                    )
+                )
         except IntegrityError:
-            db.session.rollback()  # joined twice at once
-        rooms.join_user_sockets(user.id, rooms.conversation_room(conversation.id))
+            pass  # joined twice at once
+        _join_on_commit([user.id], conversation.id)
     return conversation
 
 
@@ -362,6 +468,20 @@ def summaries(user: User, conversation_id: int | None = None) -> list[Conversati
             unread_mentions=mention_count or 0,
         )
         for conversation, membership, message, count, mention_count in rows
+    ]
+
+
+def writable(user: User) -> list[ConversationSummary]:
+    """The user's conversations they may write in now (send_refusal finds nothing against them), in
+    the list's order: where a message can be forwarded. A direct chat whose partner is gone, blocked
+    either way or takes messages from friends only (and is not one) is left out."""
+    found = summaries(user)
+    partners = [summary.other for summary in found if summary.conversation.kind == DIRECT and summary.other]
+    open_to = social.messageable_among(user.id, partners)
+    return [
+        summary
+        for summary in found
+        if summary.conversation.kind != DIRECT or (summary.other is not None and summary.other.id in open_to)
     ]
 
 

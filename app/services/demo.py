@@ -25,7 +25,8 @@ ROOM_MESSAGES = [("eve", "Hello everyone, just joined!"), ("dan", "Welcome, Eve 
 
 
 def steps(password: str) -> Iterator[Callable[[], None]]:
-    """The seeding, as small steps (for a progress bar). Safe to run on a fresh instance only."""
+    """The seeding, as small steps (for a progress bar), each to be run in a transaction of its own
+    (the caller commits it). Safe to run on a fresh instance only."""
     users = {}
 
     def person(username):
@@ -36,9 +37,7 @@ def steps(password: str) -> Iterator[Callable[[], None]]:
     for username, first, last, bio in PEOPLE:
 
         def create(username=username, first=first, last=last, bio=bio):
-            user = accounts.register_user(username, password, first, last)
-            user.bio = bio
-            db.session.commit()
+            accounts.register_user(username, password, first, last).bio = bio
 
         yield create
     for asker, answerer in FRIENDS:

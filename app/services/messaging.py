@@ -1,22 +1,36 @@
 """Messages: sending (ordered, idempotent, stored before acknowledged), history, sync, read state
-and typing. Each function checks membership through conversations.require_member and, after its
-commit, emits to the conversation's room."""
+and typing. Each function checks membership through conversations.require_member, writes in the
+caller's transaction and queues its events on it (app.events): they reach the conversation's room
+once the door commits."""
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
+from app import events
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.chat import BODY_MAX_LENGTH, Conversation, Membership, Message
 from app.models.user import User
-from app.serializers import attachment_dict, message_dict, message_payload, reply_dict, user_dict
+from app.serializers import (
+    attachment_dict,
+    forwarded_dict,
+    link_preview_dict,
+    message_dict,
+    message_payload,
+    reply_dict,
+    user_dict,
+)
 from app.services import (
     MAX_DB_INT,
     ServiceError,
     attachments,
+    formatting,
     is_db_int,
+    link_previews,
     mentions,
     page_size,
     parse_db_int,
@@ -28,6 +42,7 @@ from app.services.conversations import require_member, require_member_target, se
 HISTORY_PAGE_DEFAULT = 50
 HISTORY_PAGE_MAX = 100
 SYNC_BATCH = 200
+UNREAD_CONTEXT = 5  # read messages shown above the first unread when a chat opens
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
@@ -77,9 +92,13 @@ _INSERT_MESSAGE = (
         sender_id=bindparam("uid"),
         client_id=bindparam("new_client_id"),
         body=bindparam("new_body"),
+        body_html=bindparam("new_body_html"),
         created_at=bindparam("now"),
         reply_to_id=bindparam("new_reply_to_id"),
         attachment_id=bindparam("new_attachment_id"),
+        forwarded=bindparam("new_forwarded"),
+        forwarded_from_user_id=bindparam("new_forwarded_from"),
+        link_preview_id=bindparam("new_link_preview_id"),
     )
     .returning(Message.id)
 )
@@ -92,19 +111,22 @@ _READ_OWN_MESSAGE = (
 
 
 def send_message(
-    sender: User, conversation_id, body, client_id, reply_to_id=None, attachment_id=None
+    sender: User, conversation_id, body, client_id, reply_to_id=None, attachment_id=None, forward_of=None
 ) -> tuple[dict, bool]:
-    """Store a message and, once committed, deliver it to the conversation's members.
+    """Store a message and queue its delivery to the conversation's members for the commit.
 
     Returns (M, created): the message payload of docs/protocol.md, serialized once for the ack and
     every recipient. A retry with the same client_id returns the stored original and stores nothing:
-    UNIQUE (sender_id, client_id) refuses the copy and the transaction rolls back. The sequence number
+    UNIQUE (sender_id, client_id) refuses the copy and its savepoint rolls back (the caller's
+    transaction goes on). The sequence number
     comes from an UPDATE of the conversation row inside the same transaction: the row lock orders
     concurrent senders, so seq runs 1, 2, 3, ... with no holes.
 
     `reply_to_id`: a message of the same conversation this one answers; `attachment_id`: an
     attachment the sender uploaded into this conversation and has not sent yet (the body may then
-    be empty).
+    be empty). `forward_of`: the Message this one is a forward of (app.services.forwarding), whose
+    author it names. The text is rendered here, once, with its mentions (formatting.render_message)
+    and stored beside it as body_html.
     """
     body = check_body(body, may_be_empty=attachment_id is not None)
     client_id = check_client_id(client_id)
@@ -114,44 +136,56 @@ def send_message(
         raise ServiceError(refusal, code="not_allowed")
     original = _reply_target(target.conversation_id, reply_to_id)
     attachment = attachments.unsent(sender, target.conversation_id, attachment_id, client_id)
+    preview = link_previews.card_for(sender.id, body)
 
     # Prepared Core statements and a payload built from the values: ORM loading, or even building
     # the statements anew, would cost more than the SQL itself.
     sender_payload = user_dict(sender)
+    forwarded = forward_of is not None
+    forwarded_from = forwarded_dict(forwarded, forward_of.author if forwarded else None)
+    # Found and rendered before the conversation's row is locked for the seq.
+    mentioned = mentions.named_members(target.conversation_id, sender.id, body) if "@" in body else []
+    body_html = formatting.render_message(body, mentioned)
     now = utcnow()
     keys = {"cid": target.conversation_id, "uid": sender.id}
     try:
-        # On the session's connection, in its transaction, but past the ORM's bulk-statement layer.
-        connection = db.session.connection()
-        seq = connection.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
-        message_id = connection.execute(
-            _INSERT_MESSAGE,
-            {
-                **keys,
-                "new_seq": seq,
-                "new_client_id": client_id,
-                "new_body": body,
-                "now": now,
-                "new_reply_to_id": original.id if original else None,
-                "new_attachment_id": attachment.id if attachment else None,
-            },
-        ).scalar_one()
-        mentioned = (
-            mentions.record(message_id, target.conversation_id, seq, sender.id, body, replacing=False)
-            if "@" in body
-            else []
-        )
-        connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
-        db.session.commit()
+        # On the session's connection, in a savepoint of the caller's transaction (a refused copy
+        # rolls back to it alone), past the ORM's bulk-statement layer.
+        with db.session.begin_nested():
+            connection = db.session.connection()
+            seq = connection.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
+            message_id = connection.execute(
+                _INSERT_MESSAGE,
+                {
+                    **keys,
+                    "new_seq": seq,
+                    "new_client_id": client_id,
+                    "new_body": body,
+                    "new_body_html": body_html,
+                    "now": now,
+                    "new_reply_to_id": original.id if original else None,
+                    "new_attachment_id": attachment.id if attachment else None,
+                    "new_forwarded": forwarded,
+                    "new_forwarded_from": forward_of.author_id if forwarded else None,
+                    "new_link_preview_id": preview.id if preview else None,
+                },
+            ).scalar_one()
+            if mentioned:
+                mentions.record(
+                    message_id, target.conversation_id, seq, sender.id, body, replacing=False, members=mentioned
+                )
+            connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
     except IntegrityError:
         # A retry, or the same client_id racing in from another tab: the first one stands.
-        db.session.rollback()
         existing = _sent_before(sender, client_id)
         if existing is None:
             if attachment is not None:  # another send took the attachment in the meantime
                 raise ServiceError("That file was already sent.", "attachment_id", code="not_found") from None
             raise
         return _same_send(existing, target.conversation_id), False
+    # Those statements went past the ORM: rows it holds read again when next used in this transaction.
+    _expire_loaded(Conversation, target.conversation_id, "last_seq", "last_message_at")
+    _expire_loaded(Membership, (target.conversation_id, sender.id), "last_read_seq")
     payload = message_payload(
         message_id,
         target.conversation_id,
@@ -163,9 +197,20 @@ def send_message(
         reply_to=reply_dict(original),
         attachment=attachment_dict(attachment),
         mentions=mentioned,
+        kind=target.kind,
+        forwarded_from=forwarded_from,
+        body_html=body_html,
+        link_preview=link_preview_dict(preview),
     )
-    rooms.emit("message", payload, rooms.conversation_room(target.conversation_id))
+    events.queue("message", payload, rooms.conversation_room(target.conversation_id))
     return payload, True
+
+
+def _expire_loaded(model, key, *attributes: str) -> None:
+    """Expire those attributes of the row `key` of `model` if the session holds it (no query)."""
+    loaded = db.session.identity_map.get(identity_key(model, key))
+    if loaded is not None:
+        db.session.expire(loaded, attributes)
 
 
 def _reply_target(conversation_id: int, reply_to_id) -> Message | None:
@@ -197,10 +242,11 @@ def require_message(user: User, message_id) -> tuple[Message, Membership]:
 
 
 def publish_update(message: Message) -> dict:
-    """Tell every member's every tab that a stored message changed (edit, delete, reactions):
-    "message_updated" with the whole M, which replaces the one they hold. Returns M."""
+    """Queue, for the commit, the news to every member's every tab that a stored message changed
+    (edit, delete, reactions): "message_updated" with the whole M, which replaces the one they hold.
+    Returns M: serialized once, for the ack and every recipient."""
     payload = message_dict(message)
-    rooms.emit("message_updated", payload, rooms.conversation_room(message.conversation_id))
+    events.queue("message_updated", payload, rooms.conversation_room(message.conversation_id))
     return payload
 
 
@@ -231,6 +277,65 @@ def history(user: User, conversation_id, before=None, after=None, limit=None) ->
         query = query.where(Message.seq < before)
     rows = list(db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)))
     return list(reversed(rows[:limit])), len(rows) > limit
+
+
+@dataclass(frozen=True)
+class Window:
+    """A page of history in ascending seq, whether older and newer messages lie beyond it, and the
+    reader's first unread message (its seq, 0 when none is unread) with how many are unread."""
+
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+    first_unread_seq: int = 0
+    unread_count: int = 0
+
+
+def _exists(query) -> bool:
+    return db.session.scalar(select(query.exists())) or False
+
+
+def history_window(user: User, conversation_id, before=None, after=None, limit=None) -> Window:
+    """history() with both directions told: has_older and has_newer (one EXISTS more at most)."""
+    rows, has_more = history(user, conversation_id, before=before, after=after, limit=limit)
+    if after is not None:
+        older = select(Message.id).where(Message.conversation_id == conversation_id, Message.seq <= after)
+        return Window(rows, after > 0 and _exists(older), has_more)
+    if before is not None:
+        newer = select(Message.id).where(Message.conversation_id == conversation_id, Message.seq >= before)
+        return Window(rows, has_more, _exists(newer))
+    return Window(rows, has_more, False)
+
+
+def opening_window(user: User, conversation_id, unread_count: int) -> Window:
+    """The page a chat opens at: with messages unread (`unread_count`, from the reader's summary),
+    the one holding the first unread and UNREAD_CONTEXT messages before it (the latest page when
+    that reaches it); with none, the latest page."""
+    membership = require_member(user, conversation_id)
+    first = 0
+    if unread_count > 0:
+        first = (
+            db.session.scalar(
+                select(Message.seq)
+                .where(
+                    Message.conversation_id == membership.conversation_id,
+                    Message.seq > membership.last_read_seq,
+                    or_(Message.sender_id.is_(None), Message.sender_id != user.id),
+                )
+                .order_by(Message.seq)
+                .limit(1)
+            )
+            or 0
+        )
+    if not first:
+        return history_window(user, conversation_id)
+    start = max(first - UNREAD_CONTEXT, 1)
+    last_seq = db.session.get(Conversation, membership.conversation_id).last_seq
+    if last_seq - start + 1 <= HISTORY_PAGE_DEFAULT:
+        window = history_window(user, conversation_id)
+    else:
+        window = history_window(user, conversation_id, after=start - 1)
+    return Window(window.messages, window.has_older, window.has_newer, first, unread_count)
 
 
 def sync(user: User, after: dict) -> tuple[list[Message], bool]:
@@ -282,7 +387,7 @@ def sync(user: User, after: dict) -> tuple[list[Message], bool]:
 def mark_read(user: User, conversation_id, seq) -> int:
     """Move the user's read position forward to seq (never back, never past the last message).
 
-    Members are told ({conversation_id, user_id, seq}) when it moved, but nobody on either side of a
+    Members are told ({conversation_id, user_id, seq, previous_seq}) when it moved, but nobody on either side of a
     block with the user (social.activity_hidden). Returns the position.
     """
     membership = require_member(user, conversation_id)
@@ -291,6 +396,7 @@ def mark_read(user: User, conversation_id, seq) -> int:
         raise ServiceError("seq is required.", "seq", code="invalid")
     last_seq = db.session.scalar(select(Conversation.last_seq).where(Conversation.id == membership.conversation_id))
     target = min(seq, last_seq)
+    previous = membership.last_read_seq  # read before the update, which refreshes the loaded row
     moved = db.session.execute(
         update(Membership)
         .where(
@@ -300,11 +406,15 @@ def mark_read(user: User, conversation_id, seq) -> int:
         )
         .values(last_read_seq=target)
     ).rowcount
-    db.session.commit()
     if moved:
-        rooms.emit_activity(
+        events.queue_activity(
             "read",
-            {"conversation_id": membership.conversation_id, "user_id": user.id, "seq": target},
+            {
+                "conversation_id": membership.conversation_id,
+                "user_id": user.id,
+                "seq": target,
+                "previous_seq": previous,
+            },
             membership.conversation_id,
             social.activity_hidden(user.id, membership.conversation_id),
         )
@@ -319,7 +429,7 @@ def typing(user: User, conversation_id, skip_sid: str | None = None) -> None:
     refusal = send_refusal(user, target)
     if refusal:
         raise ServiceError(refusal, code="not_allowed")
-    rooms.emit_activity(
+    events.queue_activity(
         "typing",
         {"conversation_id": target.conversation_id, "user_id": user.id},
         target.conversation_id,

@@ -56,6 +56,22 @@ def attachment(user_id: int, data: bytes, picture_format: str, field: str) -> tu
     return encoded, header["width"], header["height"], thumbnail
 
 
+def link_preview(data: bytes) -> tuple[bytes, int, int]:
+    """A link preview's fetched image as a WebP without metadata, at most 600 px a side: (bytes,
+    width, height). In the PICTURES lane like every picture, but not in anyone's one-at-a-time slot
+    (the fetch runs after the send, for no request); ServiceError as process() raises it."""
+    cpu_seconds = current_app.config["PICTURE_CPU_SECONDS"]
+    deadline = wall_seconds(cpu_seconds)
+    slots = lane(PICTURES, current_app.config["PICTURE_WORKERS"])
+    if not slots.acquire(timeout=deadline):
+        raise ServiceError(SERVER_BUSY, "image", code="unavailable")
+    try:
+        header, (encoded,) = _run("preview", data, "image", cpu_seconds, deadline)
+    finally:
+        slots.release()
+    return encoded, header["width"], header["height"]
+
+
 def wall_seconds(cpu_seconds: int) -> int:
     """How long a job may take by the clock: its CPU time, with room for a busy machine (the worker
     runs below the server's priority, so it gets the cores last)."""

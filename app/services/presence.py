@@ -15,6 +15,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from app import events
 from app.extensions import db, socketio
 from app.models.base import utcnow
 from app.models.chat import ROOM, Conversation, Membership
@@ -22,6 +23,7 @@ from app.models.user import User
 from app.serializers import iso
 from app.services import rooms, social
 from app.services.socket_registry import registry
+from app.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def _announce(user: User, online: bool) -> None:
     payload = {"user_id": user.id, "online": online, "last_seen": iso(user.last_seen_at)}
     # One event per person, however many conversations they share with the user.
     for user_id in audience(user):
-        rooms.emit("presence", payload, rooms.user_room(user_id))
+        events.queue("presence", payload, rooms.user_room(user_id))
 
 
 def connected(user: User, sid: str, session_id: str, address: str = "") -> None:
@@ -113,7 +115,8 @@ def _settle(app, user_id: int, token: str) -> None:
     with app.app_context():
         try:
             if registry().finish_leaving(user_id, token):
-                went_offline(user_id)
+                with transaction():
+                    went_offline(user_id)
         except Exception:  # noqa: BLE001 - Redis or the database away: presence_snapshot corrects it
             log.warning("could not record user %s offline", user_id, exc_info=True)
         finally:
@@ -127,10 +130,10 @@ def settle_pending(app) -> None:
 
 
 def went_offline(user_id: int) -> None:
-    """The user's last socket is gone: record "last seen" and tell their audience."""
+    """The user's last socket is gone: record "last seen" and tell their audience (on the commit)."""
     user = db.session.get(User, user_id)
     if user is None:  # the account was just deleted
         return
     user.last_seen_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     _announce(user, online=False)

@@ -33,9 +33,8 @@ def update_profile(user: User, username: str, first_name: str, last_name: str, b
     name_before = user.name_skeleton
     user.username, user.first_name, user.last_name, user.bio = username, first_name, last_name, bio
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise ServiceError("That username is taken.", "username", code="username_taken") from None
     return accounts.lookalike_warning(user) if user.name_skeleton != name_before else None
 
@@ -45,7 +44,7 @@ def set_message_policy(user: User, policy: str) -> None:
     if policy not in MESSAGE_POLICIES:
         raise ServiceError("Choose everyone or friends only.", "message_policy")
     user.message_policy = policy
-    db.session.commit()
+    db.session.flush()  # read on the send path's own connection (social.message_refusal)
 
 
 def _person(user: User) -> dict:
@@ -91,6 +90,6 @@ def delete_account(user: User, password: str) -> None:
     accounts.check_current_password(user, password, "password", "That is not your password.")
     upload = user.avatar_upload
     db.session.delete(user)
-    db.session.commit()
+    db.session.flush()
     if upload:
         avatars.forget_upload(upload)

@@ -63,28 +63,23 @@ def react(user: User, message_id, emoji, on) -> dict:
                 )
             ).rowcount
         )
-        db.session.commit()
     return publish_update(message) if changed else message_dict(message)
 
 
 def _add(message: Message, user: User, value: str) -> bool:
-    """Store the reaction (committed); False when it was there already."""
+    """Store the reaction (in the caller's transaction); False when it was there already."""
     if _deleted_now(message.id):
-        db.session.rollback()
         raise ServiceError("That message was deleted.", "message_id", code="not_allowed")
     if _has_reaction(message.id, user.id, value):
-        db.session.rollback()
         return False
     try:
-        db.session.execute(
-            insert(Reaction).values(message_id=message.id, user_id=user.id, emoji=value, created_at=utcnow())
-        )
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.execute(
+                insert(Reaction).values(message_id=message.id, user_id=user.id, emoji=value, created_at=utcnow())
+            )
     except IntegrityError:
         # The same reaction from another tab at the same moment: the first one stands.
-        db.session.rollback()
         if not _has_reaction(message.id, user.id, value):
             raise
-        db.session.rollback()
         return False
     return True

@@ -49,7 +49,8 @@ def _hash(token: str) -> str:
 
 
 def remember(user: User) -> str:
-    """Start a remembered login of the user (committed); its login id, for the remember-me cookie."""
+    """Start a remembered login of the user (in the caller's transaction); its login id, for the
+    remember-me cookie."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     # The user's expired rows go when a new one comes: the table holds only live logins, at no extra sweep.
@@ -58,12 +59,11 @@ def remember(user: User) -> str:
     )
     lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
     db.session.add(RememberedLogin(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + lifetime))
-    db.session.commit()
     return f"{user.id}:{user.auth_version}:{token}"
 
 
 def forget(*login_ids: str | None) -> None:
-    """End the remembered logins these login ids name (committed); other ids are ignored."""
+    """End the remembered logins these login ids name (in the caller's transaction); other ids are ignored."""
     hashes = [
         _hash(parsed.token)
         for parsed in map(parse_login_id, filter(None, login_ids))
@@ -71,11 +71,10 @@ def forget(*login_ids: str | None) -> None:
     ]
     if hashes:
         db.session.execute(delete(RememberedLogin).where(RememberedLogin.token_hash.in_(hashes)))
-        db.session.commit()
 
 
 def forget_all(user_id: int) -> None:
-    """End every remembered login of the user, in the caller's transaction (not committed)."""
+    """End every remembered login of the user, in the caller's transaction."""
     db.session.execute(delete(RememberedLogin).where(RememberedLogin.user_id == user_id))
 
 

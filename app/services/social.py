@@ -147,6 +147,22 @@ def message_refusal(sender_id: int, recipient_id: int) -> str | None:
     return None
 
 
+def messageable_among(sender_id: int, recipients: list[User]) -> set[int]:
+    """The ids of the recipients message_refusal would let the sender message, by its rules, in two
+    queries whatever their number (the list of conversations one may write in)."""
+    ids = {recipient.id for recipient in recipients if recipient.id != sender_id}
+    if not ids:
+        return set()
+    blocked = activity_hidden(sender_id)
+    needs_friendship = {recipient.id for recipient in recipients if recipient.message_policy == "friends"}
+    friends_ = friend_ids(sender_id) if ids & needs_friendship else set()
+    return {
+        user_id
+        for user_id in ids
+        if user_id not in blocked and (user_id not in needs_friendship or user_id in friends_)
+    }
+
+
 def can_message(sender: User, recipient: User) -> bool:
     """Whether sender may start or continue a direct conversation with recipient."""
     return message_refusal(sender.id, recipient.id) is None
@@ -167,13 +183,13 @@ def send_request(viewer: User, username: str) -> str:
         existing = _friendship(viewer.id, other.id)
         if existing is not None:
             return _answer_existing_request(viewer, other, existing)
-        db.session.add(Friendship(user_low_id=low, user_high_id=high, requester_id=viewer.id, status=PENDING))
         try:
-            db.session.commit()
+            with db.session.begin_nested():
+                db.session.add(Friendship(user_low_id=low, user_high_id=high, requester_id=viewer.id, status=PENDING))
             return f"Friend request sent to @{other.username}."
         except IntegrityError:
             # They (or another tab) created the row a moment ago: answer as if it had been there.
-            db.session.rollback()
+            pass
     raise ServiceError("Please try again.", code="conflict")
 
 
@@ -189,7 +205,7 @@ def _answer_existing_request(viewer: User, other: User, friendship: Friendship) 
 def _accept(friendship: Friendship) -> None:
     friendship.status = ACCEPTED
     friendship.accepted_at = utcnow()
-    db.session.commit()
+    db.session.flush()
 
 
 def accept_request(viewer: User, username: str) -> str:
@@ -214,7 +230,6 @@ def _delete_pending(viewer: User, other: User, requester_id: int) -> bool:
             Friendship.requester_id == requester_id,
         )
     ).rowcount
-    db.session.commit()
     return deleted > 0
 
 
@@ -243,7 +258,6 @@ def remove_friend(viewer: User, username: str) -> str:
             Friendship.user_low_id == low, Friendship.user_high_id == high, Friendship.status == ACCEPTED
         )
     ).rowcount
-    db.session.commit()
     if deleted:
         return f"You and @{other.username} are no longer friends."
     return f"You and @{other.username} were not friends."
@@ -260,11 +274,11 @@ def block(viewer: User, username: str) -> str:
     low, high = _pair(viewer.id, other.id)
     db.session.execute(delete(Friendship).where(Friendship.user_low_id == low, Friendship.user_high_id == high))
     if db.session.get(Block, (viewer.id, other.id)) is None:
-        db.session.add(Block(blocker_id=viewer.id, blocked_id=other.id))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # blocked twice at once: the other click's row stands
+        try:
+            with db.session.begin_nested():
+                db.session.add(Block(blocker_id=viewer.id, blocked_id=other.id))
+        except IntegrityError:
+            pass  # blocked twice at once: the other click's row stands
     return f"You blocked @{other.username}. They can no longer find you, message you or send you requests."
 
 
@@ -272,7 +286,6 @@ def unblock(viewer: User, username: str) -> str:
     """Lift the viewer's block on other. Idempotent."""
     other = visible_user(viewer, username)
     db.session.execute(delete(Block).where(Block.blocker_id == viewer.id, Block.blocked_id == other.id))
-    db.session.commit()
     return f"You unblocked @{other.username}."
 
 

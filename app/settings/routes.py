@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from app.auth.session import end_session
+from app.auth.session import end_session, forget_remembered_login
 from app.forms import ActionForm, form_status, show_service_error
 from app.rate_limits import RateLimited, limit_upload
 from app.services import ServiceError, avatars, profiles, rooms, social
 from app.settings import bp
 from app.settings.forms import AvatarUploadForm, ChooseAvatarForm, DeleteAccountForm, PrivacyForm, ProfileForm
+from app.transactions import transaction
 
 # A refused picture upload: 429 while another of the user's pictures is processed, 503 when every
 # picture worker stays busy, 422 for the picture itself.
@@ -42,9 +43,10 @@ def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            warning = profiles.update_profile(
-                current_user, form.username.data, form.first_name.data, form.last_name.data, form.bio.data
-            )
+            with transaction():
+                warning = profiles.update_profile(
+                    current_user, form.username.data, form.first_name.data, form.last_name.data, form.bio.data
+                )
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -77,7 +79,8 @@ def choose_avatar():
     if not form.validate_on_submit():
         abort(400)
     try:
-        avatars.choose_avatar(current_user, form.avatar_id.data)
+        with transaction():
+            avatars.choose_avatar(current_user, form.avatar_id.data)
     except ServiceError as error:
         flash(error.message, "error")
     else:
@@ -95,7 +98,8 @@ def upload_avatar():
         # Read one byte past the limit: enough to tell "too large" without holding a huge file.
         data = form.picture.data.stream.read(avatars.UPLOAD_MAX_BYTES + 1)
         try:
-            avatars.upload_avatar(current_user, data)
+            with transaction():
+                avatars.upload_avatar(current_user, data)
         except ServiceError as error:
             show_service_error(form, error)
             return _avatar_page(form, status=UPLOAD_STATUS.get(error.code, 422))
@@ -110,7 +114,8 @@ def remove_avatar():
     """Go back to the initials picture."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    avatars.use_initials(current_user)
+    with transaction():
+        avatars.use_initials(current_user)
     flash("Your picture now shows your initials.", "success")
     return redirect(url_for("settings.avatar"))
 
@@ -122,7 +127,8 @@ def privacy():
     form = PrivacyForm()
     if form.validate_on_submit():
         try:
-            profiles.set_message_policy(current_user, form.message_policy.data)
+            with transaction():
+                profiles.set_message_policy(current_user, form.message_policy.data)
         except ServiceError as error:
             show_service_error(form, error)
         else:
@@ -151,7 +157,9 @@ def delete_account():
     if form.validate_on_submit():
         user_id = current_user.id
         try:
-            profiles.delete_account(current_user._get_current_object(), form.password.data)
+            with transaction():  # the account and its remembered logins go together
+                forget_remembered_login()
+                profiles.delete_account(current_user._get_current_object(), form.password.data)
         except ServiceError as error:
             show_service_error(form, error)
             if isinstance(error, RateLimited):
