@@ -13,49 +13,38 @@
  * every keystroke. Lengths are counted like the browser's maxlength (UTF-16 units).
  * Without JavaScript the field's maxlength attribute still applies.
  */
-(function () {
-  "use strict";
 
-  function bind(counter) {
-    var field = document.getElementById(counter.getAttribute("data-for") || "");
-    var max = parseInt(counter.getAttribute("data-maxlength") || "", 10);
-    if (!field || !(max > 0)) return;
+function bind(counter) {
+  const field = document.getElementById(counter.getAttribute("data-for") || "");
+  const max = parseInt(counter.getAttribute("data-maxlength") || "", 10);
+  if (!field || !(max > 0)) return;
 
-    var count = counter.querySelector("[data-char-counter-count]") || counter;
-    var live = document.querySelector('[data-char-counter-live="' + field.id + '"]');
-    var nearAt = Math.max(1, Math.floor(max * 0.1));
-    var lastAnnounced = null;
+  const count = counter.querySelector("[data-char-counter-count]") || counter;
+  const live = document.querySelector('[data-char-counter-live="' + field.id + '"]');
+  const nearAt = Math.max(1, Math.floor(max * 0.1));
+  let lastAnnounced = null;
 
-    function update() {
-      var used = field.value.length;
-      var left = max - used;
-      count.textContent = used + "/" + max;
-      counter.setAttribute("data-state", left <= 0 ? "full" : left <= nearAt ? "near" : "idle");
+  function update() {
+    const used = field.value.length;
+    const left = max - used;
+    count.textContent = used + "/" + max;
+    counter.setAttribute("data-state", left <= 0 ? "full" : left <= nearAt ? "near" : "idle");
 
-      if (!live) return;
-      var message = "";
-      if (left <= 0) {
-        message = "Character limit reached.";
-      } else if (left <= nearAt) {
-        message = left === 1 ? "1 character left." : left + " characters left.";
-      }
-      if (message !== lastAnnounced) {
-        live.textContent = message;
-        lastAnnounced = message;
-      }
+    if (!live) return;
+    let message = "";
+    if (left <= 0) {
+      message = "Character limit reached.";
+    } else if (left <= nearAt) {
+      message = left === 1 ? "1 character left." : left + " characters left.";
     }
-
-    field.addEventListener("input", update);
-    update();
+    if (message !== lastAnnounced) {
+      live.textContent = message;
+      lastAnnounced = message;
+    }
   }
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-char-counter]"), bind);
-  }
+  field.addEventListener("input", update);
+  update();
+}
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
-})();
+document.querySelectorAll("[data-char-counter]").forEach(bind);

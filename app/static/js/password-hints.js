@@ -11,93 +11,67 @@
  * (colour + icon) is done in CSS through data-[state=...] variants. The confirmation
  * output gets data-state "idle", "match" or "mismatch" and a short text.
  */
-(function () {
-  "use strict";
 
-  function compile(source) {
+function compile(source) {
+  try {
+    return new RegExp(source, "u");
+  } catch {
     try {
-      return new RegExp(source, "u");
-    } catch (unicodeError) {
-      try {
-        return new RegExp(source);
-      } catch (error) {
-        return null;
-      }
+      return new RegExp(source);
+    } catch {
+      return null;
+    }
+  }
+}
+
+function setState(element, state) {
+  if (element.getAttribute("data-state") === state) return false;
+  element.setAttribute("data-state", state);
+  return true;
+}
+
+const RULE_STATUS = { met: " (met)", unmet: " (not met)", idle: "" };
+const MATCH_TEXT = { match: "✓ Passwords match", mismatch: "✗ Passwords do not match", idle: "" };
+
+function bind(list) {
+  const password = document.getElementById(list.getAttribute("data-password-input") || "");
+  if (!password) return;
+  const confirm = document.getElementById(list.getAttribute("data-confirm-input") || "");
+  const output = document.getElementById(list.getAttribute("data-match-output") || "");
+
+  const rules = [...list.querySelectorAll("[data-pattern]")]
+    .map((item) => ({
+      item,
+      regex: compile(item.getAttribute("data-pattern") || ""),
+      status: item.querySelector("[data-rule-status]"),
+    }))
+    .filter((rule) => rule.regex !== null);
+
+  function updateRules() {
+    const value = password.value;
+    for (const rule of rules) {
+      const state = value === "" ? "idle" : rule.regex.test(value) ? "met" : "unmet";
+      if (setState(rule.item, state) && rule.status) rule.status.textContent = RULE_STATUS[state];
     }
   }
 
-  function setState(element, state) {
-    if (element.getAttribute("data-state") !== state) {
-      element.setAttribute("data-state", state);
-      return true;
-    }
-    return false;
+  function updateMatch() {
+    if (!confirm || !output) return;
+    let state = "mismatch";
+    if (confirm.value === "") state = "idle";
+    else if (confirm.value === password.value) state = "match";
+    if (setState(output, state)) output.textContent = MATCH_TEXT[state];
   }
 
-  function bind(list) {
-    var password = document.getElementById(list.getAttribute("data-password-input") || "");
-    if (!password) return;
-    var confirm = document.getElementById(list.getAttribute("data-confirm-input") || "");
-    var output = document.getElementById(list.getAttribute("data-match-output") || "");
-
-    var rules = Array.prototype.map
-      .call(list.querySelectorAll("[data-pattern]"), function (item) {
-        return {
-          item: item,
-          regex: compile(item.getAttribute("data-pattern") || ""),
-          status: item.querySelector("[data-rule-status]"),
-        };
-      })
-      .filter(function (rule) {
-        return rule.regex !== null;
-      });
-
-    function updateRules() {
-      var value = password.value;
-      rules.forEach(function (rule) {
-        var state = value === "" ? "idle" : rule.regex.test(value) ? "met" : "unmet";
-        if (setState(rule.item, state) && rule.status) {
-          rule.status.textContent = state === "met" ? " (met)" : state === "unmet" ? " (not met)" : "";
-        }
-      });
-    }
-
-    function updateMatch() {
-      if (!confirm || !output) return;
-      var state;
-      if (confirm.value === "") {
-        state = "idle";
-      } else if (confirm.value === password.value) {
-        state = "match";
-      } else {
-        state = "mismatch";
-      }
-      if (setState(output, state)) {
-        output.textContent =
-          state === "match" ? "✓ Passwords match" : state === "mismatch" ? "✗ Passwords do not match" : "";
-      }
-    }
-
-    password.addEventListener("input", function () {
-      updateRules();
-      updateMatch();
-    });
-    if (confirm) {
-      confirm.addEventListener("input", updateMatch);
-    }
-
-    // Browsers may restore or autofill values before this script runs.
+  password.addEventListener("input", () => {
     updateRules();
     updateMatch();
-  }
+  });
+  if (confirm) confirm.addEventListener("input", updateMatch);
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-password-input]"), bind);
-  }
+  // Browsers may restore or autofill values before this script runs.
+  updateRules();
+  updateMatch();
+}
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
-})();
+document.querySelectorAll("[data-password-input]").forEach(bind);

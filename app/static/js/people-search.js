@@ -11,85 +11,74 @@
  * Out-of-order answers are dropped (request counter + AbortController); on any network
  * or server error nothing changes. Without JavaScript the form simply submits.
  */
-(function () {
-  "use strict";
 
-  var DELAY_MS = 250;
+const DELAY_MS = 250;
 
-  function bind(form) {
-    var input = form.querySelector('input[name="q"]');
-    var region = document.querySelector("[data-search-results]");
-    var searchUrl = form.getAttribute("data-search-url");
-    if (!input || !region || !searchUrl || !window.fetch || !window.URL) return;
+function bind(form) {
+  const input = form.querySelector('input[name="q"]');
+  const region = document.querySelector("[data-search-results]");
+  const searchUrl = form.getAttribute("data-search-url");
+  if (!input || !region || !searchUrl) return;
 
-    var timer = null;
-    var latest = 0;
-    var controller = null;
-    var lastQuery = input.value.trim();
+  let timer = null;
+  let latest = 0;
+  let controller = null;
+  let lastQuery = input.value.trim();
 
-    function urlFor(query, partial) {
-      var url = new URL(searchUrl, window.location.href);
-      if (query) url.searchParams.set("q", query);
-      if (partial) url.searchParams.set("partial", "1");
-      return url;
-    }
+  function urlFor(query, partial) {
+    const url = new URL(searchUrl, window.location.href);
+    if (query) url.searchParams.set("q", query);
+    if (partial) url.searchParams.set("partial", "1");
+    return url;
+  }
 
-    function done(ticket) {
-      if (ticket === latest) region.removeAttribute("aria-busy");
-    }
+  function done(ticket) {
+    if (ticket === latest) region.removeAttribute("aria-busy");
+  }
 
-    function run() {
-      var query = input.value.trim();
-      if (query === lastQuery) return;
-      lastQuery = query;
+  function run() {
+    const query = input.value.trim();
+    if (query === lastQuery) return;
+    lastQuery = query;
 
-      var ticket = ++latest;
-      if (controller) controller.abort();
-      controller = typeof AbortController === "function" ? new AbortController() : null;
+    const ticket = ++latest;
+    if (controller) controller.abort();
+    controller = new AbortController();
 
-      var target = urlFor(query, true);
-      if (target.origin !== window.location.origin) return;
+    const target = urlFor(query, true);
+    if (target.origin !== window.location.origin) return;
 
-      region.setAttribute("aria-busy", "true");
-      fetch(target.toString(), {
-        headers: { "X-Requested-With": "fetch", Accept: "text/html" },
-        credentials: "same-origin",
-        signal: controller ? controller.signal : undefined
+    region.setAttribute("aria-busy", "true");
+    fetch(target.toString(), {
+      headers: { "X-Requested-With": "fetch", Accept: "text/html" },
+      credentials: "same-origin",
+      signal: controller.signal,
+    })
+      .then((response) => {
+        // A redirect (e.g. the session ended and we were sent to the login page)
+        // or an error page is not a results fragment: leave the page alone.
+        if (!response.ok || response.redirected) throw new Error("unusable response");
+        return response.text();
       })
-        .then(function (response) {
-          // A redirect (e.g. the session ended and we were sent to the login page)
-          // or an error page is not a results fragment: leave the page alone.
-          if (!response.ok || response.redirected) throw new Error("unusable response");
-          return response.text();
-        })
-        .then(function (html) {
-          if (ticket !== latest) return;
-          region.innerHTML = html;
-          var shown = urlFor(query, false);
-          window.history.replaceState(window.history.state, "", shown.pathname + shown.search);
-          done(ticket);
-        })
-        .catch(function () {
-          // Network error, abort or unusable answer: keep what is shown, and let the
-          // next keystroke (or the submit button) try again.
-          if (ticket === latest) lastQuery = null;
-          done(ticket);
-        });
-    }
-
-    input.addEventListener("input", function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(run, DELAY_MS);
-    });
+      .then((html) => {
+        if (ticket !== latest) return;
+        region.innerHTML = html;
+        const shown = urlFor(query, false);
+        window.history.replaceState(window.history.state, "", shown.pathname + shown.search);
+        done(ticket);
+      })
+      .catch(() => {
+        // Network error, abort or unusable answer: keep what is shown, and let the
+        // next keystroke (or the submit button) try again.
+        if (ticket === latest) lastQuery = null;
+        done(ticket);
+      });
   }
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-people-search]"), bind);
-  }
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(run, DELAY_MS);
+  });
+}
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
-})();
+document.querySelectorAll("[data-people-search]").forEach(bind);
