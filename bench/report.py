@@ -16,6 +16,7 @@ from bench.servers import ROOT
 BENCH = Path(__file__).resolve().parent
 TEMPLATE = BENCH / "performance_template.md"
 OPTIMISATIONS = BENCH / "optimisations.md"
+LIGHTHOUSE = BENCH / "results" / "lighthouse.md"  # written by `python -m bench.lighthouse` (make audit)
 NOT_RUN = "_Not run in this benchmark run._"
 
 
@@ -568,6 +569,7 @@ def render(results: dict, plotted: bool) -> str:
         "logins": _logins_section(scenarios.get("logins")),
         "server_errors": _server_errors_section(results),
         "optimisations": OPTIMISATIONS.read_text().strip() if OPTIMISATIONS.exists() else "",
+        "lighthouse": LIGHTHOUSE.read_text().strip() if LIGHTHOUSE.exists() else "",
     }
     text = TEMPLATE.read_text()
     for name, value in sections.items():

@@ -75,6 +75,7 @@ def seed(
     from app.extensions import db
     from app.models.user import User
     from app.services import conversations
+    from app.transactions import transaction
 
     app = bench_app(database_url)
     seeded = Seeded()
@@ -95,19 +96,21 @@ def seed(
             {"idx": i, "id": u.id, "username": u.username, "display_name": u.display_name} for i, u in enumerate(users)
         ]
         seeded.login_users = [u.username for u in logins]
-        for k in range(dm_users // 2):
-            conversation = conversations.open_direct(users[2 * k], users[2 * k + 1].username)
-            seeded.pairs.append((2 * k, 2 * k + 1, conversation.id))
-        if room and users:
-            conversation = conversations.create_room("Bench room")
-            for user in users:
-                conversations.join_room(user, conversation.id)
-            seeded.room_id = conversation.id
-            seeded.room_members = list(range(dm_users))
+        with transaction():
+            for k in range(dm_users // 2):
+                conversation = conversations.open_direct(users[2 * k], users[2 * k + 1].username)
+                seeded.pairs.append((2 * k, 2 * k + 1, conversation.id))
+            if room and users:
+                conversation = conversations.create_room("Bench room")
+                for user in users:
+                    conversations.join_room(user, conversation.id)
+                seeded.room_id = conversation.id
+                seeded.room_members = list(range(dm_users))
         if viewer is not None:
             seeded.viewer = viewer.username
             for size, partner in zip(history_sizes, partners, strict=True):
-                conversation = conversations.open_direct(viewer, partner.username)
+                with transaction():
+                    conversation = conversations.open_direct(viewer, partner.username)
                 _fill_history(db, conversation, viewer.id, partner.id, size)
                 seeded.histories[size] = conversation.id
         db.session.remove()
@@ -119,6 +122,7 @@ def _fill_history(db, conversation, a: int, b: int, size: int) -> None:
     """`size` messages alternating between the two members, seq 1..size, in bulk inserts."""
     from app.models.base import utcnow
     from app.models.chat import Conversation, Membership, Message
+    from app.services.formatting import render_message
 
     start = utcnow() - timedelta(seconds=size)
     for first in range(1, size + 1, HISTORY_BATCH):
@@ -128,10 +132,12 @@ def _fill_history(db, conversation, a: int, b: int, size: int) -> None:
                 "seq": seq,
                 "sender_id": a if seq % 2 else b,
                 "client_id": f"seed.{conversation.id}.{seq}",
-                "body": f"Seeded message {seq} of {size}: a line of ordinary length for a chat history.",
+                "body": body,
+                "body_html": render_message(body),  # stored, as the services store it
                 "created_at": start + timedelta(seconds=seq),
             }
             for seq in range(first, min(first + HISTORY_BATCH, size + 1))
+            for body in [f"Seeded message {seq} of {size}: a line of ordinary length for a chat history."]
         ]
         db.session.execute(insert(Message), rows)
     db.session.execute(

@@ -11,6 +11,9 @@ from tests import images
 from tests.realtime import befriend, direct_chat, history
 from tests.test_browser_chat import composer, open_direct_chat
 
+# The page's realtime module (the one instance its scripts import), reached from the harness.
+REALTIME = "await import('/static/js/realtime/index.js')"
+
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
 
@@ -190,6 +193,8 @@ def test_quotes_and_search_links_load_history_back_to_the_original(new_page, htt
         },
     )
     assert ack["ok"] is True, ack
+    # Bob has read them: the chat opens at the latest page, not at his first unread.
+    assert open_socket(bob).call("mark_read", {"conversation_id": cid, "seq": ack["message"]["seq"]})["ok"] is True
 
     page = new_page()
     page.context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url} for c in bob.http.cookies])
@@ -209,14 +214,43 @@ def test_quotes_and_search_links_load_history_back_to_the_original(new_page, htt
     expect(fifth).to_contain_text("filler 3")
 
     # Offline, the page misses an edit, a delete and a reaction on messages older than the latest page.
-    page.evaluate("window.Messanger.socket.disconnect()")
+    page.evaluate(f"async () => ({REALTIME}).socket.disconnect()")
     messages = {message["seq"]: message for message in history(ana, cid, limit=100)}
     assert tab.call("edit_message", {"message_id": messages[3]["id"], "body": "filler 1, edited"})["ok"]
     assert tab.call("delete_message", {"message_id": messages[4]["id"]})["ok"]
     assert tab.call("react", {"message_id": messages[5]["id"], "emoji": "🎉", "on": True})["ok"]
     expect(page.locator("li[data-message][data-seq='3'] [data-body]")).to_have_text("filler 1")
-    page.evaluate("window.Messanger.socket.connect()")
+    page.evaluate(f"async () => ({REALTIME}).socket.connect()")
     expect(page.locator("li[data-message][data-seq='3'] [data-body]")).to_have_text("filler 1, edited")
     expect(page.locator("li[data-message][data-seq='3'] [data-edited-label]")).to_be_visible()
     expect(page.locator("li[data-message][data-seq='4']")).to_have_attribute("data-deleted", "true")
     expect(page.locator("li[data-message][data-seq='5'] [data-reaction]")).to_have_text("🎉1")
+
+
+def test_formatting_shows_for_both_live_and_edit_starts_from_the_text(chat):
+    """Ana sends Markdown: both see it formatted live (her pending bubble's plain text gives way to
+    the server's fragment), a mention inside code is none, and Edit starts from the text as typed."""
+    ana, _ana_name, bob, bob_name = chat
+    typed = f"**bold** and `@{bob_name}` and\n> quoted"
+    send(ana, typed)
+    for page in (ana, bob):
+        sent = message(page, "bold")
+        expect(sent).to_have_attribute("data-state", "sent")
+        expect(sent.locator("[data-body] strong")).to_have_text("bold")
+        expect(sent.locator("[data-body] code")).to_have_text(f"@{bob_name}")
+        expect(sent.locator("[data-body] blockquote")).to_have_text("quoted")
+        expect(sent.locator("[data-body] a[data-mention]")).to_have_count(0)
+        expect(sent.locator("[data-body]")).not_to_contain_text("**")
+
+    mine = message(ana, "bold")
+    action(ana, mine, "Edit").click()
+    editor = mine.get_by_role("textbox", name="Edit message")
+    expect(editor).to_have_value(typed)
+    editor.fill("~~struck~~ *now* @" + bob_name)
+    editor.press("Enter")
+    edited = message(bob, "struck")
+    expect(edited.locator("[data-body] s")).to_have_text("struck")
+    expect(edited.locator("[data-body] em")).to_have_text("now")
+    expect(edited.locator("[data-body] a[data-mention]")).to_have_attribute("data-mention", "me")
+    bob.reload()
+    expect(message(bob, "struck").locator("[data-body] s")).to_have_text("struck")

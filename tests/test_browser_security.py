@@ -14,9 +14,15 @@ from playwright.sync_api import expect
 from app import create_app
 from app.extensions import db
 from app.services import conversations
+from app.services.formatting import render_message
+from app.transactions import transaction
 from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer, app_config, register_in_browser, unique_username
 from tests.realtime import befriend, create_group, direct_chat, history
 from tests.reliability import record
+
+# The page's realtime module (the one instance its scripts import), reached from the harness.
+REALTIME = "await import('/static/js/realtime/index.js')"
+CONNECTED = f"async () => ({REALTIME}).connected"
 
 # Installed in every page and frame before the page's own scripts: a trap that reports any write to
 # window.__xss (the payloads' marker) and any alert/confirm/prompt, and a recorder of CSP violations.
@@ -65,8 +71,12 @@ DOM_AUDIT = """
   for (const element of document.body.querySelectorAll("iframe, object, embed, style, base, math, link, meta")) {
     found.push("unexpected <" + element.tagName.toLowerCase() + "> in the body");
   }
+  // A message's formatting (app/services/formatting.py): these elements, links to the web or a profile.
+  const formatting = ["P", "BR", "STRONG", "EM", "S", "CODE", "PRE", "BLOCKQUOTE", "UL", "OL", "LI"];
   for (const element of document.querySelectorAll("[data-body] *")) {
-    if (element.tagName !== "A" || !/^https?:\\/\\//.test(element.getAttribute("href") || "")) {
+    const href = element.getAttribute("href") || "";
+    const link = element.tagName === "A" && /^(https?:\\/\\/|mailto:|\\/u\\/)/.test(href);
+    if (!link && !formatting.includes(element.tagName)) {
       found.push("markup in a message: " + element.outerHTML.slice(0, 120));
     }
   }
@@ -74,7 +84,8 @@ DOM_AUDIT = """
 }
 """
 
-# Every payload is also valid text a person might type; each must come back character for character.
+# Every payload is also valid text a person might type; each must come back character for character
+# (a message as its text, data-source, and its formatting's text: shown()).
 PAYLOADS = [
     "<script>window.__xss=1</script>",
     '<img src=x onerror="window.__xss=1">',
@@ -135,7 +146,8 @@ def create_room(server, title: str) -> int:
     """Open a community room the way `flask rooms create TITLE` does."""
     app = create_app(app_config(server.database_url))
     with app.app_context():
-        room_id = conversations.create_room(title).id
+        with transaction():
+            room_id = conversations.create_room(title).id
         db.session.remove()
         db.engine.dispose()
     return room_id
@@ -148,7 +160,7 @@ def composer(page):
 
 def connected(page) -> None:
     """Wait until the page's socket is connected (and so in its rooms)."""
-    page.wait_for_function("() => window.Messanger && window.Messanger.connected")
+    page.wait_for_function(CONNECTED)
 
 
 # --- headers and markup over HTTP ------------------------------------------------------------------
@@ -297,7 +309,7 @@ def test_main_flows_never_break_the_content_security_policy(new_page, live_serve
     bob_guard.check(bob, "accept friend request")
 
     bob.goto(f"/chat/{ana_name}")
-    bob.wait_for_function("() => window.Messanger && window.Messanger.connected")
+    bob.wait_for_function(CONNECTED)
     ana.goto(f"/chat/{bob_name}")
     composer(ana).fill("hello https://example.com/x")
     composer(ana).press("Enter")
@@ -413,6 +425,28 @@ def browser_for(new_page, user: HttpUser):
     return page
 
 
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def shown(body: str) -> str:
+    """The text a message's body shows once formatted: its rendering's textContent."""
+    text = _Text()
+    text.feed(render_message(body))
+    return "".join(text.parts)
+
+
+def bodies_of(locator, bodies: list[str]) -> None:
+    """The messages' texts as typed (data-source) and as shown, exactly and in order."""
+    texts_of(locator, [shown(body) for body in bodies])
+    assert [item.get_attribute("data-source") for item in locator.all()] == bodies
+
+
 def text_of(locator, text: str) -> None:
     """Wait until the element's textContent is exactly `text` (no whitespace folding)."""
     expect(locator).to_have_js_property("textContent", text)
@@ -481,17 +515,17 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     stored = [message["body"] for message in history(vic, dm, limit=100)]
     assert sorted(stored) == sorted(PAYLOADS * 3)
     bodies = "li[data-message] [data-body]"
-    texts_of(v.locator(bodies), stored)
+    bodies_of(v.locator(bodies), stored)
     texts_of(v.locator("li[data-message] [data-sender-sr]"), [f"{display}: "] * len(stored))
-    texts_of(m.locator(bodies), stored)
+    bodies_of(m.locator(bodies), stored)
     v_guard.check(v, "direct chat, received live")
     m_guard.check(m, "direct chat, sent from the page")
 
     v.reload()
-    texts_of(v.locator(bodies), stored)
+    bodies_of(v.locator(bodies), stored)
     texts_of(v.locator("li[data-message] [data-sender-sr]"), [f"{display}: "] * len(stored))
     m.reload()
-    texts_of(m.locator(bodies), stored)
+    bodies_of(m.locator(bodies), stored)
     v_guard.check(v, "direct chat after reload")
     m_guard.check(m, "own messages after reload")
 
@@ -524,7 +558,7 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     v_guard.check(v, "home: list rebuilt live")
     v.goto(f"/c/{group_id}")
     text_of(v.locator("#chat-title"), first_group)
-    text_of(v.locator("li[data-message] [data-body]"), PAYLOADS[12])
+    text_of(v.locator("li[data-message] [data-body]"), shown(PAYLOADS[12]))
     v_guard.check(v, "group whose title closes the page's JSON script")
 
     # A group Mallory names in her browser: flash, header, title, typing, sender names, members.
@@ -549,7 +583,7 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     socket.send(second_group, PAYLOADS[9])
     newest = v.locator("li[data-message]").last
     text_of(newest.locator("[data-sender-name]"), display)
-    text_of(newest.locator("[data-body]"), PAYLOADS[9])
+    text_of(newest.locator("[data-body]"), shown(PAYLOADS[9]))
     members = sorted([f"{display} @{mallory.username}", f"Vic Tim (you) @{vic.username}"])
     assert sorted(v.locator("[data-member-list] li a").all_text_contents()) == members
     v_guard.check(v, "group chat live")
@@ -574,7 +608,7 @@ def test_typed_text_never_runs_and_shows_exactly_as_typed(new_page, live_server,
     socket.send(room, PAYLOADS[13])
     newest = v.locator("li[data-message]").last
     text_of(newest.locator("[data-sender-name]"), display)
-    text_of(newest.locator("[data-body]"), PAYLOADS[13])
+    text_of(newest.locator("[data-body]"), shown(PAYLOADS[13]))
     v_guard.check(v, "community room")
 
     # Profiles: the names and bio on Mallory's public page, and in her own editor and navigation.
