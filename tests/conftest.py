@@ -548,6 +548,13 @@ def open_socket():
 
 # --- a real browser ------------------------------------------------------------------------------
 
+# The page's realtime module (the one instance its scripts import), reached from the harness.
+REALTIME = "await import('/static/js/realtime/index.js')"
+# The page is ready to use: its modules have run (they run before the load event) and its socket is
+# connected. The socket alone says too little: the harness's own import() evaluates the realtime
+# module early, so the socket can connect while the page's other modules are still being fetched.
+CONNECTED = f"async () => document.readyState === 'complete' && ({REALTIME}).connected"
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

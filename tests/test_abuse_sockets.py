@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import HttpUser, LiveServer, two_workers
+from tests.conftest import CONNECTED, HttpUser, LiveServer, two_workers
 from tests.realtime import EVENT_TIMEOUT, GRACE, Socket, befriend, direct_chat, refusal
 from tests.reliability import count, record
 
@@ -20,7 +20,6 @@ SECTION = "Abuse"
 IDLE_TIMEOUT = 2  # seconds, for the servers of these tests (the default is 20)
 
 # Whether the page's socket is connected (the realtime module's live binding).
-CONNECTED = "() => import('/static/js/realtime/index.js').then((realtime) => realtime.connected)"
 
 
 def _server(databases, folder, **env) -> LiveServer:

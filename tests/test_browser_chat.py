@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import register_in_browser, unique_username
+from tests.conftest import CONNECTED, REALTIME, register_in_browser, unique_username
 
 # SQLite under eventlet, and PostgreSQL under gevent, whose WebSocket server the browser meets too.
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite", "postgres-gevent"], indirect=True)
@@ -40,7 +40,7 @@ def open_direct_chat(new_page):
     ana.goto(f"/chat/{bob_name}")
     bob.goto(f"/chat/{ana_name}")
     for page in (ana, bob):
-        page.wait_for_function("() => window.Messanger && window.Messanger.connected")
+        page.wait_for_function(CONNECTED)
     return ana, ana_name, bob, bob_name
 
 
@@ -57,12 +57,13 @@ def test_two_people_chat_live(ana_and_bob):
     """A message appears live, unread badges count, "Seen" shows, typing shows, presence shows."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
+    ana.wait_for_function(CONNECTED)
     composer(ana).fill("hello bob https://example.com/x). ok")
     composer(ana).press("Enter")
     sent = ana.locator("li[data-message][data-state=sent]")
     expect(sent).to_have_count(1)
-    expect(sent.locator("a")).to_have_attribute("href", "https://example.com/x")
-    expect(sent.locator("a")).to_have_attribute("rel", "noopener nofollow")
+    expect(sent.locator("[data-body] a")).to_have_attribute("href", "https://example.com/x")
+    expect(sent.locator("[data-body] a")).to_have_attribute("rel", "noopener noreferrer nofollow ugc")
 
     # Bob's home lists the chat with its unread count, and follows live; Ana shows as online.
     bob.goto("/")
@@ -104,11 +105,12 @@ def test_long_histories_load_older_messages_and_show_the_new_messages_pill(ana_a
     scrolled up shows a pill instead of jumping."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
+    ana.wait_for_function(CONNECTED)
     for i in range(55):
         composer(ana).fill(f"msg {i}")
         composer(ana).press("Enter")
     expect(ana.locator("li[data-message][data-state=sent]")).to_have_count(55)
-    bob.goto(f"/chat/{ana_name}")
+    bob.goto(f"/chat/{ana_name}?latest=1")  # the latest page, not the first unread (tests/test_browser_unread.py)
     expect(bob.locator("li[data-message]")).to_have_count(50)
     bob.locator("[data-scroller]").evaluate("element => { element.scrollTop = 0 }")
     expect(bob.locator("li[data-message]")).to_have_count(55)
@@ -128,14 +130,14 @@ def test_a_send_while_offline_fails_visibly_and_is_stored_once_after_reconnectin
     """Offline, the bubble turns "failed" with Retry; back online it is sent with the same client_id."""
     ana, _ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function("() => window.Messanger && window.Messanger.connected")
-    ana.evaluate("Messanger.socket.io.reconnection(false); Messanger.socket.disconnect()")
+    ana.wait_for_function(CONNECTED)
+    ana.evaluate(f"async () => {{ const s = ({REALTIME}).socket; s.io.reconnection(false); s.disconnect() }}")
     composer(ana).fill("offline msg")
     composer(ana).press("Enter")
     failed = ana.locator("li[data-state=failed]")
     expect(failed).to_have_count(1)
     expect(failed.get_by_role("button", name="Retry")).to_be_visible()
-    ana.evaluate("Messanger.socket.connect()")
+    ana.evaluate(f"async () => ({REALTIME}).socket.connect()")
     expect(ana.locator("li[data-state=sent]")).to_have_count(1)
     ana.reload()
     expect(ana.locator("li[data-message]")).to_have_count(1)
@@ -147,6 +149,7 @@ def test_the_chat_works_without_javascript(ana_and_bob, browser, live_server):
     """History shows and a plain form POST sends; the other side receives it live."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
+    ana.wait_for_function(CONNECTED)
     composer(ana).fill("from the js side")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-state=sent]")).to_have_count(1)
@@ -172,6 +175,7 @@ def test_groups_show_sender_names_members_and_seen_by(ana_and_bob):
     ana.get_by_label(re.compile("Bob Stone")).check()
     ana.get_by_role("button", name="Create group").click()
     expect(ana.locator("#chat-title")).to_have_text("Weekend plans")
+    ana.wait_for_function(CONNECTED)
     composer(ana).fill("group hi")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-message][data-state=sent]")).to_have_count(1)

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
+from tests.conftest import CONNECTED
 from tests.test_browser_chat import befriend, composer, register
 
 # SQLite under eventlet, and PostgreSQL under gevent.
@@ -17,7 +18,7 @@ REALTIME = "/static/js/realtime/index.js"
 
 
 def wait_connected(page) -> None:
-    page.wait_for_function(f"async () => (await import('{REALTIME}')).connected")
+    page.wait_for_function(CONNECTED)
 
 
 def three_people(new_page):
@@ -92,6 +93,13 @@ def test_a_text_and_a_picture_are_forwarded_into_a_group_and_arrive_live(new_pag
     expect(dialog).to_be_hidden()
     expect(picture_action).to_be_focused()
     ana.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("sunset.jpg")
+    # Closed and opened again at once: the close event, a task later, leaves the new picker alone.
+    ana.evaluate(
+        "([dialog, link]) => { dialog.close(); link.click(); }",
+        [dialog.element_handle(), picture_action.element_handle()],
+    )
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("sunset.jpg")
     dialog.get_by_role("radio", name=re.compile("Weekend plans")).check()

@@ -8,14 +8,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import unique_username
+from tests.conftest import CONNECTED, unique_username
 from tests.realtime import befriend, create_group, direct_chat, user_id
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 800}
-CONNECTED = "async () => (await import('/static/js/realtime/index.js')).connected"
 LONG_NAME = ("Bartholomew Maximilian", "Featherstonehaugh-Wolfe")
 LONG_TITLE = "Weekend hiking club: planning the autumn trip"
 
@@ -74,11 +73,18 @@ def chat(http_user, open_socket):
     return ana, bob, cid
 
 
-def visible_actions(page) -> int:
-    return page.evaluate(
-        f"""() => [...document.querySelectorAll("[data-message-list] [data-actions] [data-action]")]
-            .filter({SEEN}).length"""
+def expect_visible_actions(page, count: int) -> None:
+    """Wait until exactly `count` message action buttons are seen (they fade in and out)."""
+    page.wait_for_function(
+        f"""(count) => [...document.querySelectorAll("[data-message-list] [data-actions] [data-action]")]
+            .filter({SEEN}).length === count""",
+        arg=count,
     )
+
+
+def expect_seen(locator) -> None:
+    """Wait until `locator` is seen: not hidden, and done fading in (opacity above 0)."""
+    locator.page.wait_for_function(SEEN, arg=locator.element_handle())
 
 
 def long_press(page, target) -> None:
@@ -100,7 +106,7 @@ def test_phone_long_press_opens_the_action_sheet(new_page, live_server, chat):
     open_chat(page, cid)
     items = page.locator("li[data-message]")
     expect(items).to_have_count(50)
-    assert visible_actions(page) == 0
+    expect_visible_actions(page, 0)
 
     sheet = page.locator("[data-action-menu]")
     theirs = items.last
@@ -131,8 +137,8 @@ def test_phone_long_press_opens_the_action_sheet(new_page, live_server, chat):
     # The message in focus shows its "More actions" button, which opens the same sheet; a tap
     # outside closes it.
     more = mine.locator("[data-action=more]")  # by role it is out of reach while the sheet is modal
-    assert more.evaluate(SEEN)
-    assert visible_actions(page) == 1
+    expect_seen(more)
+    expect_visible_actions(page, 1)
     more.tap()
     expect(sheet).to_be_visible()
     expect(more).to_have_attribute("aria-expanded", "true")
@@ -243,7 +249,7 @@ def test_keyboard_reaches_the_composer_and_moves_between_messages(new_page, live
     expect(last).to_be_focused()
     page.keyboard.press("Tab")
     expect(last.get_by_role("button", name="Reply")).to_be_focused()  # its actions show on focus
-    assert last.get_by_role("button", name="Reply").evaluate(SEEN)
+    expect_seen(last.get_by_role("button", name="Reply"))
 
     last.focus()
     page.keyboard.press("ArrowUp")
@@ -301,11 +307,11 @@ def test_desk_actions_show_on_hover_only(new_page, live_server, chat):
     page = browser_of(new_page, live_server, ana, viewport=DESK)
     open_chat(page, cid)
     page.mouse.move(1, 1)
-    assert visible_actions(page) == 0
+    expect_visible_actions(page, 0)
     last = page.locator("li[data-message]").last
     last.locator("[data-bubble]").hover()
-    assert last.get_by_role("button", name="Reply").evaluate(SEEN)
-    assert last.get_by_role("button", name="More actions").evaluate(SEEN)
+    expect_seen(last.get_by_role("button", name="Reply"))
+    expect_seen(last.get_by_role("button", name="More actions"))
 
 
 def test_reaction_picker_moves_with_the_arrows(new_page, live_server, chat):

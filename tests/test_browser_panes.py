@@ -8,11 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import HttpUser, unique_username
+from tests.conftest import CONNECTED, REALTIME, HttpUser, unique_username
 from tests.realtime import befriend, direct_chat
 
-REALTIME = "await import('/static/js/realtime/index.js')"
-CONNECTED = f"async () => ({REALTIME}).connected"
 SOCKET_ID = f"async () => ({REALTIME}).socket.id"
 BUS_EVENTS = ["message", "message_updated", "read", "typing", "presence", "synced", "connect", "disconnect"]
 SUBSCRIBERS = (

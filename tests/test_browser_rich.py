@@ -8,11 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
+from tests.conftest import REALTIME
 from tests.realtime import befriend, direct_chat, history
 from tests.test_browser_chat import composer, open_direct_chat
-
-# The page's realtime module (the one instance its scripts import), reached from the harness.
-REALTIME = "await import('/static/js/realtime/index.js')"
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 

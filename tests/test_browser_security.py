@@ -16,13 +16,17 @@ from app.extensions import db
 from app.services import conversations
 from app.services.formatting import render_message
 from app.transactions import transaction
-from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer, app_config, register_in_browser, unique_username
+from tests.conftest import (
+    CONNECTED,
+    TEST_PASSWORD,
+    HttpUser,
+    LiveServer,
+    app_config,
+    register_in_browser,
+    unique_username,
+)
 from tests.realtime import befriend, create_group, direct_chat, history
 from tests.reliability import record
-
-# The page's realtime module (the one instance its scripts import), reached from the harness.
-REALTIME = "await import('/static/js/realtime/index.js')"
-CONNECTED = f"async () => ({REALTIME}).connected"
 
 # Installed in every page and frame before the page's own scripts: a trap that reports any write to
 # window.__xss (the payloads' marker) and any alert/confirm/prompt, and a recorder of CSP violations.
@@ -311,6 +315,7 @@ def test_main_flows_never_break_the_content_security_policy(new_page, live_serve
     bob.goto(f"/chat/{ana_name}")
     bob.wait_for_function(CONNECTED)
     ana.goto(f"/chat/{bob_name}")
+    ana.wait_for_function(CONNECTED)
     composer(ana).fill("hello https://example.com/x")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-message][data-state=sent]")).to_have_count(1)

@@ -8,11 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.conftest import CONNECTED
 from tests.realtime import befriend, conversation_summary, direct_chat
-
-REALTIME = "await import('/static/js/realtime/index.js')"
-CONNECTED = f"async () => ({REALTIME}).connected"
-
 
 # The unread anchor's own elements (the whole page in dark mode waits for issue 15's contrast fixes).
 ANCHOR = {"include": [["[data-unread-divider]"], ["[data-new-messages]"], ["[data-jump-unread]"]]}

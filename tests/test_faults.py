@@ -34,13 +34,9 @@ from app.config import normalize_database_url
 from app.extensions import db
 from app.services import accounts, conversations, social
 from app.transactions import transaction
-from tests.conftest import TEST_PASSWORD, HttpUser, app_config, skip_or_fail, unique_username
+from tests.conftest import CONNECTED, REALTIME, TEST_PASSWORD, HttpUser, app_config, skip_or_fail, unique_username
 from tests.faults import PrivateRedis, ResilientClient, ServerProcess, TcpProxy, run_load
 from tests.reliability import count, record
-
-# The page's realtime module (the one instance its scripts import), reached from the harness.
-REALTIME = "await import('/static/js/realtime/index.js')"
-CONNECTED = f"async () => ({REALTIME}).connected"
 
 SECTION = "Faults"
 GROUP_SIZE = 5

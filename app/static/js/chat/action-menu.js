@@ -125,9 +125,10 @@ export function createActionMenu({ dialog, live, toggleReaction, announce, scope
     else run(action.getAttribute("data-menu-action"), item);
   });
 
-  // Escape: the browser closes the dialog itself.
+  // Escape: the browser closes the dialog itself. The event comes a task later: not for a menu
+  // opened again meanwhile.
   dialog.addEventListener("close", () => {
-    if (open) close();
+    if (open && !dialog.open) close();
   });
 
   dialog.addEventListener("keydown", (event) => {

@@ -172,6 +172,8 @@ export function initForward(root, dialog) {
   });
 
   dialog.addEventListener("close", () => {
+    // The event comes a task after the close: the dialog may have been opened again meanwhile.
+    if (dialog.open) return;
     loads += 1;
     attempt = null;
     clearError();

@@ -108,6 +108,7 @@ export function startSwitcher(go, doc = document) {
     if (event.target === dialog) dialog.close(); // the backdrop
   });
   dialog.addEventListener("close", () => {
+    if (dialog.open) return; // opened again before this event came
     options.replaceChildren();
     if (!chosen && opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
     opener = null;
