@@ -384,6 +384,8 @@ class LiveServer:
             "RATELIMIT_ENABLED": "0",
             # Tests watch people go offline; the default grace (5 s) would only slow them down.
             "PRESENCE_GRACE_SECONDS": "1",
+            # Sessions ended behind the app's back (tests/test_session_end.py) close their sockets soon.
+            "SOCKET_SESSION_CHECK_SECONDS": "0.5",
             # No fetches of the links tests send (tests/test_link_previews.py runs its own server).
             "LINK_PREVIEWS": "0",
             "PYTHONUNBUFFERED": "1",
@@ -550,10 +552,20 @@ def open_socket():
 
 # The page's realtime module (the one instance its scripts import), reached from the harness.
 REALTIME = "await import('/static/js/realtime/index.js')"
-# The page is ready to use: its modules have run (they run before the load event) and its socket is
-# connected. The socket alone says too little: the harness's own import() evaluates the realtime
-# module early, so the socket can connect while the page's other modules are still being fetched.
-CONNECTED = f"async () => document.readyState === 'complete' && ({REALTIME}).connected"
+
+
+def wait_connected(page, connected: bool = True) -> None:
+    """Wait until the page is ready to use: its modules have run (they run before the load event)
+    and its socket is connected (or, with connected=False, down). Playwright's wait_for_function
+    does not await a promise (an async predicate is truthy at once), so the realtime module is
+    fetched first and its live binding read synchronously. The socket alone says too little: this
+    import() evaluates the realtime module early, so the socket can connect while the page's other
+    modules are still being fetched."""
+    page.evaluate(f"async () => {{ window.__realtime = {REALTIME} }}")
+    page.wait_for_function(
+        "(wanted) => document.readyState === 'complete' && window.__realtime.connected === wanted", arg=connected
+    )
+
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

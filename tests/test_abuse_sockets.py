@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import CONNECTED, HttpUser, LiveServer, two_workers
+from tests.conftest import REALTIME, HttpUser, LiveServer, two_workers, wait_connected
 from tests.realtime import EVENT_TIMEOUT, GRACE, Socket, befriend, direct_chat, refusal
 from tests.reliability import count, record
 
@@ -249,7 +249,7 @@ def test_a_tab_over_the_cap_says_so_and_does_not_hammer(browser, sqlite_database
         context.add_cookies([{"name": k, "value": v, "url": server.url} for k, v in ana.http.cookies.items()])
         first = context.new_page()
         first.goto(f"/c/{chat}")
-        first.wait_for_function(CONNECTED)
+        wait_connected(first)
         second = context.new_page()
         attempts = []
         second.on("websocket", lambda ws: attempts.append(ws.url))
@@ -258,8 +258,8 @@ def test_a_tab_over_the_cap_says_so_and_does_not_hammer(browser, sqlite_database
         status.filter(has_text="Too many open tabs").wait_for(timeout=EVENT_TIMEOUT * 1000)
         second.wait_for_timeout(4000)
         assert len(attempts) == 1, attempts
-        assert second.evaluate(CONNECTED) is False
-        assert first.evaluate(CONNECTED) is True
+        assert second.evaluate(f"async () => ({REALTIME}).connected") is False
+        assert first.evaluate(f"async () => ({REALTIME}).connected") is True
     finally:
         context.close()
         server.stop()

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.services import conversations
 from app.transactions import transaction
 from tests import images
-from tests.conftest import HttpUser, LiveServer, app_config, unique_username
+from tests.conftest import HttpUser, LiveServer, app_config, unique_username, wait_connected
 from tests.realtime import Socket, befriend, create_group, direct_chat
 
 SCHEMES = ["light", "dark"]
@@ -292,7 +292,7 @@ def test_no_accessibility_violations(contexts, world, screen, scheme, viewport):
     page = contexts(scheme, viewport, screen.signed_in)
     page.goto(screen.path.format(**world))
     if screen.live:
-        page.wait_for_function(f"async () => (await import('{REALTIME}')).connected")
+        wait_connected(page)
         expect(page.locator("[data-chat][data-live=true]")).to_be_attached()
     if screen.show:
         screen.show(page)

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import CONNECTED, REALTIME, register_in_browser, unique_username
+from tests.conftest import REALTIME, register_in_browser, unique_username, wait_connected
 
 # SQLite under eventlet, and PostgreSQL under gevent, whose WebSocket server the browser meets too.
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite", "postgres-gevent"], indirect=True)
@@ -40,7 +40,7 @@ def open_direct_chat(new_page):
     ana.goto(f"/chat/{bob_name}")
     bob.goto(f"/chat/{ana_name}")
     for page in (ana, bob):
-        page.wait_for_function(CONNECTED)
+        wait_connected(page)
     return ana, ana_name, bob, bob_name
 
 
@@ -57,7 +57,7 @@ def test_two_people_chat_live(ana_and_bob):
     """A message appears live, unread badges count, "Seen" shows, typing shows, presence shows."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     composer(ana).fill("hello bob https://example.com/x). ok")
     composer(ana).press("Enter")
     sent = ana.locator("li[data-message][data-state=sent]")
@@ -105,7 +105,7 @@ def test_long_histories_load_older_messages_and_show_the_new_messages_pill(ana_a
     scrolled up shows a pill instead of jumping."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     for i in range(55):
         composer(ana).fill(f"msg {i}")
         composer(ana).press("Enter")
@@ -130,7 +130,7 @@ def test_a_send_while_offline_fails_visibly_and_is_stored_once_after_reconnectin
     """Offline, the bubble turns "failed" with Retry; back online it is sent with the same client_id."""
     ana, _ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     ana.evaluate(f"async () => {{ const s = ({REALTIME}).socket; s.io.reconnection(false); s.disconnect() }}")
     composer(ana).fill("offline msg")
     composer(ana).press("Enter")
@@ -149,7 +149,7 @@ def test_the_chat_works_without_javascript(ana_and_bob, browser, live_server):
     """History shows and a plain form POST sends; the other side receives it live."""
     ana, ana_name, bob, bob_name = ana_and_bob
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     composer(ana).fill("from the js side")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-state=sent]")).to_have_count(1)
@@ -175,7 +175,7 @@ def test_groups_show_sender_names_members_and_seen_by(ana_and_bob):
     ana.get_by_label(re.compile("Bob Stone")).check()
     ana.get_by_role("button", name="Create group").click()
     expect(ana.locator("#chat-title")).to_have_text("Weekend plans")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     composer(ana).fill("group hi")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-message][data-state=sent]")).to_have_count(1)

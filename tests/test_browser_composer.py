@@ -8,7 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.test_browser_chat import CONNECTED, REALTIME, composer, open_direct_chat
+from tests.conftest import REALTIME, wait_connected
+from tests.test_browser_chat import composer, open_direct_chat
 from tests.test_browser_rich import action, message, send
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
@@ -27,7 +28,7 @@ def test_focus_is_in_the_composer_when_a_chat_opens_but_not_on_touch_screens(new
     phone = new_page(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     phone.context.add_cookies(bob.context.cookies())
     phone.goto(f"/chat/{ana_name}")
-    phone.wait_for_function(CONNECTED)
+    wait_connected(phone)
     assert phone.evaluate("matchMedia('(pointer: coarse)').matches")
     expect(composer(phone)).not_to_be_focused()
 
@@ -123,7 +124,7 @@ def test_a_draft_per_chat_survives_a_reload_and_goes_once_stored(new_page):
     action(ana, item, "Reply").click()
     composer(ana).press_sequentially("half an answer")
     ana.reload()
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     expect(composer(ana)).to_have_value("half an answer")
     expect(ana.locator("[data-reply-bar]")).to_contain_text("Replying to Bob Stone")
     expect(composer(ana)).to_be_focused()
@@ -135,7 +136,7 @@ def test_a_draft_per_chat_survives_a_reload_and_goes_once_stored(new_page):
     expect(sent.locator("[data-reply-quote]")).to_contain_text("a question")
     ana.wait_for_function(f"() => ({DRAFT_KEYS})().length === 0")
     ana.reload()
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     expect(composer(ana)).to_have_value("")
     expect(ana.locator("[data-reply-bar]")).to_be_hidden()
 
@@ -143,13 +144,13 @@ def test_a_draft_per_chat_survives_a_reload_and_goes_once_stored(new_page):
 def test_a_send_that_fails_keeps_the_draft(new_page):
     ana, _ana_name, _bob, bob_name = open_direct_chat(new_page)
     ana.evaluate(f"async () => ({REALTIME}).socket.disconnect()")
-    ana.wait_for_function(f"async () => !({REALTIME}).connected")
+    wait_connected(ana, connected=False)
     composer(ana).fill("not lost")
     composer(ana).press("Enter")
     expect(message(ana, "not lost")).to_have_attribute("data-state", "failed")
     expect(composer(ana)).to_have_value("")
     ana.reload()
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     expect(composer(ana)).to_have_value("not lost")
 
 
@@ -157,7 +158,7 @@ def test_storage_errors_do_not_break_sending(new_page):
     ana, _ana_name, _bob, bob_name = open_direct_chat(new_page)
     ana.add_init_script("Storage.prototype.setItem = () => { throw new DOMException('full', 'QuotaExceededError'); };")
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     send(ana, "still sent")
     expect(message(ana, "still sent")).to_have_attribute("data-state", "sent")
 

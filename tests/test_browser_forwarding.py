@@ -8,17 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.conftest import CONNECTED
+from tests.conftest import wait_connected
 from tests.test_browser_chat import befriend, composer, register
 
 # SQLite under eventlet, and PostgreSQL under gevent.
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite", "postgres-gevent"], indirect=True)
 
 REALTIME = "/static/js/realtime/index.js"
-
-
-def wait_connected(page) -> None:
-    page.wait_for_function(CONNECTED)
 
 
 def three_people(new_page):

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import CONNECTED, unique_username
+from tests.conftest import unique_username, wait_connected
 from tests.realtime import befriend, create_group, direct_chat, user_id
 
 pytestmark = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
@@ -55,7 +55,7 @@ def browser_of(new_page, live_server, user, **options):
 
 def open_chat(page, cid: int) -> None:
     page.goto(f"/c/{cid}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     expect(page.locator("[data-chat]")).to_have_attribute("data-live", "true")
 
 
@@ -188,7 +188,7 @@ def test_phone_pages_do_not_shift_while_loading(new_page, live_server, chat, pat
         open_chat(page, cid)
     else:
         page.goto("/")
-        page.wait_for_function(CONNECTED)
+        wait_connected(page)
     page.wait_for_load_state("networkidle")
     menu = page.locator("#nav-menu")
     expect(menu).to_be_hidden()

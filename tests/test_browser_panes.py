@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import CONNECTED, REALTIME, HttpUser, unique_username
+from tests.conftest import REALTIME, HttpUser, unique_username, wait_connected
 from tests.realtime import befriend, direct_chat
 
 SOCKET_ID = f"async () => ({REALTIME}).socket.id"
@@ -109,7 +109,7 @@ def test_switching_chats_swaps_the_pane_without_a_page_load(new_page, live_serve
     (bob_chat, bob), (cyd_chat, cyd) = chats["bob"], chats["cyd"]
     page = browser_for(new_page, live_server, ana, viewport=DESKTOP)
     page.goto(f"/c/{bob_chat}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     expect(page.locator("[data-conversations]")).to_be_visible()
     expect(page.locator("[data-conversations] li[data-conversation-id]")).to_have_count(2)
     expect(row_link(page, bob_chat)).to_have_attribute("aria-current", "page")
@@ -160,7 +160,7 @@ def test_a_pane_that_went_leaves_no_handler_behind(new_page, live_server, three)
     page = browser_for(new_page, live_server, ana, viewport=DESKTOP)
     page.add_init_script(COUNT_LISTENERS_AND_TIMERS)
     page.goto(f"/c/{bob_chat}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     before = page.evaluate(SUBSCRIBERS, BUS_EVENTS)
     held = page.evaluate("window.__held()")
     assert held["intervals"] >= 2  # the pane's own (day lines, edit window) are counted
@@ -188,7 +188,7 @@ def test_the_switcher_opens_a_chat_from_the_keyboard(new_page, live_server, thre
     bob_chat, cyd_chat = chats["bob"][0], chats["cyd"][0]
     page = browser_for(new_page, live_server, ana, viewport=DESKTOP)
     page.goto(f"/c/{bob_chat}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     page.evaluate("window.__marker = 'same page'")
     switcher = page.get_by_role("dialog", name="Go to a conversation")
     box = page.get_by_role("combobox", name="Conversation name")

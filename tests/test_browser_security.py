@@ -17,13 +17,13 @@ from app.services import conversations
 from app.services.formatting import render_message
 from app.transactions import transaction
 from tests.conftest import (
-    CONNECTED,
     TEST_PASSWORD,
     HttpUser,
     LiveServer,
     app_config,
     register_in_browser,
     unique_username,
+    wait_connected,
 )
 from tests.realtime import befriend, create_group, direct_chat, history
 from tests.reliability import record
@@ -164,7 +164,7 @@ def composer(page):
 
 def connected(page) -> None:
     """Wait until the page's socket is connected (and so in its rooms)."""
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
 
 
 # --- headers and markup over HTTP ------------------------------------------------------------------
@@ -313,9 +313,9 @@ def test_main_flows_never_break_the_content_security_policy(new_page, live_serve
     bob_guard.check(bob, "accept friend request")
 
     bob.goto(f"/chat/{ana_name}")
-    bob.wait_for_function(CONNECTED)
+    wait_connected(bob)
     ana.goto(f"/chat/{bob_name}")
-    ana.wait_for_function(CONNECTED)
+    wait_connected(ana)
     composer(ana).fill("hello https://example.com/x")
     composer(ana).press("Enter")
     expect(ana.locator("li[data-message][data-state=sent]")).to_have_count(1)

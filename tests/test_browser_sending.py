@@ -6,7 +6,7 @@ message needs."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import HttpUser, LiveServer
+from tests.conftest import HttpUser, LiveServer, wait_connected
 from tests.realtime import Socket, befriend, direct_chat, history
 
 # A small budget: a burst of messages outruns it many times over.
@@ -56,7 +56,7 @@ def test_a_burst_of_messages_over_the_limit_all_arrive_in_order_once(browser, li
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"/chat/{bob.username}")
-        page.wait_for_function("async () => (await import('/static/js/realtime/index.js')).connected")
+        wait_connected(page)
         composer = page.get_by_role("textbox", name="Message")
         for index in range(BURST):
             composer.fill(f"burst {index}")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer, register_in_browser, unique_username
+from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer, register_in_browser, unique_username, wait_connected
 
 SQLITE = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
@@ -135,7 +135,7 @@ def test_the_home_page_says_when_the_server_is_gone(browser, own_server):
     try:
         page = context.new_page()
         _signed_up(page)
-        page.wait_for_function("async () => (await import('/static/js/realtime/index.js')).connected")
+        wait_connected(page)
         banner = page.locator("[data-offline-banner]")
         expect(banner).to_be_hidden()
         own_server.kill()

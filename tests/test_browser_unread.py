@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.conftest import CONNECTED
+from tests.conftest import wait_connected
 from tests.realtime import befriend, conversation_summary, direct_chat
 
 # The unread anchor's own elements (the whole page in dark mode waits for issue 15's contrast fixes).
@@ -44,7 +44,7 @@ def unread_chat(new_page, http_user, open_socket, live_server):
 def test_a_chat_opens_at_the_first_unread_and_jumps_to_either_end(unread_chat):
     page, bob_tab, cid, ana = unread_chat
     page.goto(f"/c/{cid}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     divider = page.locator("[data-unread-divider]")
     expect(divider).to_be_in_viewport()
     expect(divider.get_by_role("heading", name=re.compile("^New messages"))).to_be_visible()
@@ -146,7 +146,7 @@ def test_a_message_sent_from_the_first_unread_goes_out_under_the_latest(unread_c
     """Sending while the page stops before the latest shows the latest, then the message, in order."""
     page, _bob_tab, cid, _ana = unread_chat
     page.goto(f"/c/{cid}")
-    page.wait_for_function(CONNECTED)
+    wait_connected(page)
     expect(page.locator("[data-unread-divider]")).to_be_in_viewport()
     box = page.get_by_role("textbox", name="Message")
     box.fill("answering all of them")

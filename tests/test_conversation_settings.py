@@ -14,7 +14,7 @@ from app.serializers import conversation_dicts
 from app.services import ServiceError, accounts, attachments, conversations, editing, messaging, social
 from app.services.conversation_settings import set_settings
 from app.transactions import transaction
-from tests.conftest import TEST_PASSWORD, extract_csrf
+from tests.conftest import TEST_PASSWORD, extract_csrf, wait_connected
 from tests.images import picture
 
 
@@ -472,7 +472,7 @@ def test_in_the_browser_a_muted_chat_notifies_only_when_it_mentions_you(new_page
     page.context.add_cookies([{"name": c.name, "value": c.value, "url": live_server.url} for c in ana.http.cookies])
     page.add_init_script(HIDDEN_PAGE_WITH_NOTIFICATIONS)
     page.goto("/")
-    page.wait_for_function("() => import('/static/js/realtime/index.js').then((realtime) => realtime.connected)")
+    wait_connected(page)
 
     def bodies():
         return [note["body"] for note in page.evaluate("window.__notifications")]

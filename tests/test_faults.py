@@ -34,7 +34,7 @@ from app.config import normalize_database_url
 from app.extensions import db
 from app.services import accounts, conversations, social
 from app.transactions import transaction
-from tests.conftest import CONNECTED, REALTIME, TEST_PASSWORD, HttpUser, app_config, skip_or_fail, unique_username
+from tests.conftest import REALTIME, TEST_PASSWORD, HttpUser, app_config, skip_or_fail, unique_username, wait_connected
 from tests.faults import PrivateRedis, ResilientClient, ServerProcess, TcpProxy, run_load
 from tests.reliability import count, record
 
@@ -407,16 +407,16 @@ def test_a_browser_tab_comes_back_by_itself_after_a_restart_and_after_a_refused_
     try:
         page = context.new_page()
         page.goto(f"/c/{chat}")
-        page.wait_for_function(CONNECTED)
+        wait_connected(page)
         page.evaluate(f"async () => ({REALTIME}).on('connect_error', (e) => {{ window.refusedWith = e.message }})")
 
         assert server.terminate() == 0
-        page.wait_for_function(f"async () => !({REALTIME}).connected")
+        wait_connected(page, connected=False)
         server.start()
         assert writer.ensure(time.monotonic() + 20)
         writer.send(chat, "sent while the worker restarted")
         expect(bubbles(page, "sent while the worker restarted")).to_have_count(1, timeout=20_000)
-        page.wait_for_function(CONNECTED)
+        wait_connected(page)
 
         proxy.cut()
         try:
@@ -427,7 +427,7 @@ def test_a_browser_tab_comes_back_by_itself_after_a_restart_and_after_a_refused_
         writer.send(chat, "sent while the database was away")
         assert writer.ensure(time.monotonic() + 20)
         expect(bubbles(page, "sent while the database was away")).to_have_count(1, timeout=20_000)
-        page.wait_for_function(CONNECTED)
+        wait_connected(page)
     finally:
         context.close()
 
