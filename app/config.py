@@ -1,6 +1,7 @@
 """Configuration read from the environment (and a `.env` file, loaded by python-dotenv)."""
 
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -117,6 +118,9 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         # How long a user whose last socket closed stays "online": a reload or a reconnect within it
         # announces nothing and writes no "last seen".
         "PRESENCE_GRACE_SECONDS": _env_number("PRESENCE_GRACE_SECONDS", 5),
+        # A socket's identity is read once, at connect: sessions ended outside the app's doors (the
+        # operator's shell, an expiry) close their sockets within this many seconds.
+        "SOCKET_SESSION_CHECK_SECONDS": _env_seconds("SOCKET_SESSION_CHECK_SECONDS", 5.0),
         # On SIGTERM: how long in-flight socket events and requests get before the worker closes.
         "SHUTDOWN_TIMEOUT": _env_number("SHUTDOWN_TIMEOUT", 20),
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),
@@ -230,6 +234,9 @@ def _rate_limits(redis_url: str | None) -> dict:
         # Failures are forgotten this many seconds after the first one of a key.
         "RATELIMIT_PASSWORD_FAILURE_WINDOW": max(1, _env_number("RATELIMIT_PASSWORD_FAILURE_WINDOW", 3600)),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # Seconds between two syncs of a worker's event budgets through Redis (app/event_budgets.py):
+        # across W workers a user can exceed an event limit by what W - 1 of them admit in this time.
+        "RATELIMIT_SYNC_SECONDS": _env_seconds("RATELIMIT_SYNC_SECONDS", 1.0),
         # Counters in Redis hold across workers; in memory they are per worker.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": _env("REDIS_KEY_PREFIX", "messanger") + ":limits",
@@ -254,6 +261,17 @@ def _env_number(name: str, default: int) -> int:
     if not (value.isascii() and value.isdigit()):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.")
     return int(value)
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = _env(name, str(default))
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0.05 <= seconds <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds from 0.05 to 3600, not {value!r}.")
+    return seconds
 
 
 def engine_options(database_url: str) -> dict:

@@ -1,11 +1,12 @@
 """Rate limits: how often one address or one account may try something.
 
 HTTP routes are limited by Flask-Limiter (decorators below). Socket events never pass through Flask's
-request dispatch, so Flask-Limiter does not see them: `check_user_events` applies the per-user event
-limit with the same engine (the `limits` library) and the same storage, and so do sign-ins per
-address (`check_login_address`). Wrong passwords slow down further guesses (`password_attempt`), on
-the same storage. With REDIS_URL the counters live in Redis, so a limit holds across workers;
-otherwise in the worker's memory.
+request dispatch, so Flask-Limiter does not see them: `check_user_events` and `check_typing_events`
+count them in the worker's token buckets (app/event_budgets.py: no round trip per event, shared
+across workers by a sync every RATELIMIT_SYNC_SECONDS). Sign-ins per address (`check_login_address`)
+and connects use the `limits` library on Flask-Limiter's storage, and wrong passwords slow down
+further guesses (`password_attempt`) on the same storage. With REDIS_URL those counters live in
+Redis, so a limit holds across workers; otherwise in the worker's memory.
 """
 
 import contextlib
@@ -20,6 +21,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
 
+from app.event_budgets import budgets
+from app.event_budgets import retry_after as whole_seconds
 from app.extensions import limiter
 from app.services import ServiceError
 
@@ -68,16 +71,25 @@ class RateLimited(ServiceError):
 def check_user_events(user_id: int) -> None:
     """Count one real-time action (a socket event, a message sent over HTTP) of the user.
 
-    The limit is a burst and a sustained rate (RATELIMIT_USER_EVENTS, e.g. "30/second;600/minute"):
-    the two numbers of a token bucket. Over either one raises RateLimited; nothing else happens.
+    The limit is a burst and a sustained rate (RATELIMIT_USER_EVENTS, e.g. "30/second;600/minute"),
+    each a token bucket (app/event_budgets.py). Over either one raises RateLimited; nothing else happens.
     """
-    _hit(current_app.config["RATELIMIT_USER_EVENTS"], "user-events", str(user_id))
+    _take("RATELIMIT_USER_EVENTS", "user-events", user_id)
 
 
 def check_typing_events(user_id: int) -> None:
     """Count one "typing" notice of the user against its own, cheaper limit (RATELIMIT_TYPING_EVENTS),
     apart from RATELIMIT_USER_EVENTS: a keyboard's notices never use up what messages need."""
-    _hit(current_app.config["RATELIMIT_TYPING_EVENTS"], "typing-events", str(user_id))
+    _take("RATELIMIT_TYPING_EVENTS", "typing-events", user_id)
+
+
+def _take(setting: str, kind: str, user_id: int) -> None:
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
+        return
+    wait = budgets(current_app).take(config[setting], kind, str(user_id))
+    if wait:
+        raise RateLimited(whole_seconds(wait))
 
 
 def check_link_preview(user_id: int) -> None:

@@ -13,7 +13,9 @@ from flask import Flask
 from app import create_app, in_flight
 from app.concurrency import green_library
 from app.config import ConfigError
+from app.event_budgets import budgets
 from app.extensions import db, socketio
+from app.realtime.identities import identities
 from app.services import attachments, presence, rooms
 from app.services.socket_registry import HEARTBEAT_SECONDS, registry
 from app.transactions import transaction
@@ -170,6 +172,12 @@ class Worker:
         socketio.start_background_task(self._heartbeat)
         if app.config["ATTACHMENT_PURGE_INTERVAL_SECONDS"]:
             socketio.start_background_task(self._purge_unsent_uploads)
+        socketio.start_background_task(self._keep_event_budgets)
+        socketio.start_background_task(self._end_stale_sockets)
+        client = app.extensions.get("redis")
+        if client is not None:  # several workers: sockets' identities are ended on every one
+            sockets = app.extensions["socket_registry"]
+            identities(app).listen(client, app.config["REDIS_KEY_PREFIX"], sockets, socketio.start_background_task)
 
     def _heartbeat(self) -> None:
         """Keep this worker marked alive; mark offline the users of workers that died."""
@@ -202,6 +210,36 @@ class Worker:
                 finally:
                     db.session.remove()
             socketio.sleep(interval)
+
+    def _keep_event_budgets(self) -> None:
+        """Every RATELIMIT_SYNC_SECONDS: share this worker's event budgets through Redis (when the
+        site has it) and forget the idle ones."""
+        interval = self.app.config["RATELIMIT_SYNC_SECONDS"]
+        client = self.app.extensions.get("redis")
+        prefix = self.app.config["RATELIMIT_KEY_PREFIX"]
+        held = budgets(self.app)
+        while not self.stopping:
+            socketio.sleep(interval)
+            if client is not None:
+                held.sync(client, prefix)
+            held.forget_idle()
+
+    def _end_stale_sockets(self) -> None:
+        """Every SOCKET_SESSION_CHECK_SECONDS: close this worker's sockets whose session ended
+        outside the app's doors (the doors end their sockets at once: app/realtime/identities.py)."""
+        interval = self.app.config["SOCKET_SESSION_CHECK_SECONDS"]
+        while not self.stopping:
+            socketio.sleep(interval)
+            with self.app.app_context():
+                try:
+                    stale = identities(self.app).stale(self.app)
+                    if stale:
+                        log.info("sockets of ended sessions closed: %d", len(stale))
+                        rooms.end_sockets(stale)
+                except Exception:  # noqa: BLE001 - the database away: check again next time
+                    log.exception("checking the sockets' sessions failed")
+                finally:
+                    db.session.remove()
 
     @staticmethod
     def _end_purge_batch() -> None:

@@ -1,7 +1,10 @@
-"""A session that ends while its sockets stay open (its disconnect missed, say the push was lost):
-the next event on such a socket is not carried out; the socket is told the session ended and is
-closed. The old cookie opens nothing any more. A remember-me cookie lasts only as long as its login:
-logging out (or a password change) ends it on the server."""
+"""Sessions that end while their sockets are open. A socket's identity is read once, at connect
+(app/realtime/identities.py): the app's doors (logout, a password change, deleting the account) end
+the session's sockets on every worker before they answer, so no event of the ended session is
+carried out even when it races the disconnect; a session ended outside the doors (the operator's
+shell, a deleted row) closes its sockets within SOCKET_SESSION_CHECK_SECONDS. The old cookie opens
+nothing any more. A remember-me cookie lasts only as long as its login: logging out (or a password
+change) ends it on the server."""
 
 import uuid
 
@@ -10,8 +13,8 @@ import socketio
 from sqlalchemy import create_engine, text
 
 from app.config import normalize_database_url
-from tests.conftest import TEST_PASSWORD, HttpUser
-from tests.realtime import direct_chat, history
+from tests.conftest import TEST_PASSWORD, HttpUser, two_workers
+from tests.realtime import Socket, direct_chat, history
 
 ENDED = {"message": "Your session has ended. Sign in again."}
 
@@ -34,17 +37,15 @@ def _delete_session_without_a_push(live_server, user) -> None:
 
 
 @pytest.mark.parametrize("end", [_end_sign_in_without_a_push, _delete_session_without_a_push])
-def test_the_next_event_of_an_ended_session_is_refused_and_the_socket_closed(live_server, http_user, open_socket, end):
-    """Whether the user's sign-in was revoked or the session itself deleted: a send on the old socket
-    stores nothing, the socket receives session_ended and is disconnected, and the cookie is dead."""
+def test_a_session_ended_outside_the_app_closes_its_sockets_within_the_check(live_server, http_user, open_socket, end):
+    """Whether the user's sign-in was revoked or the session itself deleted, behind the app's back:
+    the socket receives session_ended and is disconnected within the check (the test servers check
+    every 0.5 s), and the cookie is dead."""
     ana, bob = http_user().register(), http_user().register()
     chat = direct_chat(ana, bob)
     tab = open_socket(ana)
     end(live_server, ana)
 
-    payload = {"conversation_id": chat, "body": "after the end", "client_id": uuid.uuid4().hex}
-    # Emitted without waiting for an ack: the socket closes before the refusal's ack could go out.
-    tab.client.emit("send_message", payload)
     assert tab.wait_for("session_ended") == [ENDED]
     assert tab.disconnected.wait(10)
     assert history(bob, chat) == []
@@ -136,3 +137,37 @@ def test_a_password_change_ends_every_remembered_login_but_its_own(live_server, 
     with pytest.raises(socketio.exceptions.ConnectionError):
         open_socket(_with_only(live_server, laptop_cookie))
     assert _signed_in(_with_only(live_server, ana.http.cookies["remember_token"]))
+
+
+def _race_a_send_against_the_logout(logout_on: str, socket_on: str) -> None:
+    """Ana's socket on `socket_on`; she signs out on `logout_on`; the moment the logout has answered,
+    the old socket sends: refused (or the socket is already closed), and nothing is stored."""
+    ana = HttpUser(socket_on).register()
+    bob = HttpUser(socket_on).register()
+    chat = direct_chat(ana, bob)
+    tab = Socket(ana)
+    try:
+        signed_out = HttpUser(logout_on)
+        signed_out.http.cookies.update(ana.http.cookies)
+        assert signed_out.logout().ok
+        payload = {"conversation_id": chat, "body": "after the logout", "client_id": uuid.uuid4().hex}
+        try:
+            ack = tab.client.call("send_message", payload, timeout=10)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
+            ack = None  # the disconnect won the race: closed before the ack could go out
+        assert ack is None or ack["error"] == "unauthorized", ack
+        assert history(bob, chat) == []
+    finally:
+        tab.client.disconnect()
+
+
+def test_an_ended_session_cannot_act_even_when_its_event_races_the_disconnect(live_server):
+    _race_a_send_against_the_logout(live_server.url, live_server.url)
+
+
+def test_an_ended_session_cannot_act_on_another_worker_either(postgres_databases, redis_url, tmp_path):
+    """The logout on one worker, the socket on the other: the logout answers only once the other
+    worker has ended the socket's identity."""
+    with two_workers(postgres_databases, redis_url, tmp_path) as (first, second):
+        for _ in range(5):
+            _race_a_send_against_the_logout(first.url, second.url)

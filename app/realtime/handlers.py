@@ -1,13 +1,17 @@
 """Socket.IO handlers: the same layer as the HTTP routes. Each checks who is asking and the payload's
 shape, then calls one service function in one transaction and answers through the ack, after the
-commit (the events the service queued go out with it)."""
+commit (the events the service queued go out with it).
+
+Who is asking is read once, at connect (app/realtime/identities.py): an event reads neither the
+session store nor the user's row, and a socket whose session ended has no identity any more."""
 
 import contextlib
 import functools
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from flask_login.utils import decode_cookie
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused  # not the built-in one
 from sqlalchemy import select
@@ -19,9 +23,11 @@ from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_socket_connect, check_typing_events, check_user_events
 from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
+from app.realtime.identities import identities
 from app.serializers import message_dicts
 from app.services import (
     ServiceError,
+    accounts,
     conversation_settings,
     editing,
     forwarding,
@@ -58,38 +64,46 @@ def event(name: str, limit=check_user_events):
         @socketio.on(name)
         @functools.wraps(handler)
         def wrapper(payload=None, *_ignored):
-            if not current_user.is_authenticated:
-                socket_event_failed(name, "unauthorized", None)
-                # The socket closes before this ack could go out: session_ended says it first.
-                rooms.end_sockets([request.sid])
-                return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
-            user = current_user._get_current_object()
+            known = identities(current_app)
+            user_id = known.user_id_of(request.sid)
+            if user_id is None:
+                return session_ended(name)
             if not isinstance(payload, dict):
-                socket_event_failed(name, "invalid", user.id)
+                socket_event_failed(name, "invalid", user_id)
                 return invalid(f"{name} takes an object.")
             try:
                 with in_flight.tracked():
-                    limit(user.id)
+                    limit(user_id)
                     with transaction():
+                        user = known.user_of(request.sid)
+                        if user is None:  # the session ended meanwhile, or the account is gone
+                            return session_ended(name)
                         answer = handler(user, payload) or {}
                     return {"ok": True, **answer}
             except RateLimited as error:
-                socket_event_failed(name, error.code, user.id)
+                socket_event_failed(name, error.code, user_id)
                 return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
             except ServiceError as error:
-                socket_event_failed(name, error.code, user.id)
+                socket_event_failed(name, error.code, user_id)
                 return {"ok": False, "error": error.code, "message": error.message}
             except Exception as error:  # noqa: BLE001 - answered, logged with its traceback
                 rollback()
                 if is_unavailable(error):
-                    socket_event_failed(name, "unavailable", user.id, exc_info=error)
+                    socket_event_failed(name, "unavailable", user_id, exc_info=error)
                     return unavailable()
-                socket_event_failed(name, "internal", user.id, exc_info=error)
+                socket_event_failed(name, "internal", user_id, exc_info=error)
                 return {"ok": False, "error": "internal", "message": "Something went wrong on our side."}
 
         return wrapper
 
     return decorator
+
+
+def session_ended(name: str) -> dict:
+    """The ack of an event from a socket whose session ended: the socket is closed, and told first."""
+    socket_event_failed(name, "unauthorized", None)
+    rooms.end_sockets([request.sid])
+    return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
 
 
 # The refusal of a socket over SOCKETS_PER_USER or SOCKETS_PER_ADDRESS: (code, data for the client).
@@ -115,6 +129,9 @@ def on_connect(auth=None):
         user = current_user._get_current_object()
         address = get_remote_address()  # the client's address as the app trusts it (as Flask-Limiter)
         check_socket_connect(user.id, address)
+        known = identities(current_app)
+        # Known before it is registered: a sign-out that finds it in the registry ends it here too.
+        known.remember(request.sid, user, session.sid)
         with transaction():  # its "presence" news go out with the commit
             # Registered before the memberships are read: a conversation made in between finds this socket.
             presence.connected(user, request.sid, session.sid, address)
@@ -122,6 +139,13 @@ def on_connect(auth=None):
             memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
             for conversation_id in db.session.scalars(memberships):
                 join_room(rooms.conversation_room(conversation_id))
+        # A sign-out between reading the session above and registering the socket missed it: read
+        # the session again, now that any later sign-out finds the socket.
+        if not _still_signed_in(user.id):
+            known.forget(request.sid)
+            with contextlib.suppress(Exception), transaction():
+                presence.disconnected(request.sid)
+            raise ConnectionRefused("unauthorized")
     except ConnectionRefused:
         raise
     except RateLimited as error:
@@ -134,6 +158,7 @@ def on_connect(auth=None):
         raise ConnectionRefused(*TOO_MANY[error.kind]) from None
     except Exception as error:  # noqa: BLE001 - refused below, logged with its traceback
         rollback()
+        identities(current_app).forget(request.sid)
         with contextlib.suppress(Exception), transaction():
             presence.disconnected(request.sid)  # a refused socket gets no disconnect handler call
         code = "unavailable" if is_unavailable(error) else "internal"
@@ -149,8 +174,23 @@ def on_disconnect(*_reason):
     """
     if _named_by_the_client():
         return
-    with transaction():
-        presence.disconnected(request.sid)
+    try:
+        with transaction():
+            presence.disconnected(request.sid)
+    finally:
+        identities(current_app).forget(request.sid)
+
+
+def _still_signed_in(user_id: int) -> bool:
+    """Whether this socket's sign-in, read again (its session from the store, else its remember-me
+    cookie, as Flask-Login reads them), still signs in the user."""
+    data = current_app.session_interface.open_session(current_app, request)
+    login_id = data.get("_user_id") if data is not None else None
+    if not login_id:
+        cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        login_id = decode_cookie(cookie) if cookie else None
+    user = accounts.load_user(login_id) if login_id else None
+    return user is not None and user.id == user_id
 
 
 def _named_by_the_client() -> bool:
@@ -249,11 +289,11 @@ def on_set_conversation_settings(user, payload):
 def on_undecodable(*_args):
     """A packet the codec could not read (already logged there, rate-limited): `invalid`, counted
     against the sender's event limit like any event, the connection kept."""
-    if not current_user.is_authenticated:  # as event() does: the ended session's socket is closed
-        rooms.end_sockets([request.sid])
-        return {"ok": False, "error": "unauthorized", "message": rooms.SESSION_ENDED}
+    user_id = identities(current_app).user_id_of(request.sid)
+    if user_id is None:  # as event() does: the ended session's socket is closed
+        return session_ended(UNDECODABLE_EVENT)
     try:
-        check_user_events(current_user.id)
+        check_user_events(user_id)
     except RateLimited as error:
         return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
     return invalid(f"The packet could not be read: it must be JSON nested at most {MAX_DEPTH} deep.")

@@ -3,6 +3,8 @@
 import contextlib
 import hashlib
 
+from flask import current_app
+
 from app.extensions import socketio
 from app.services.socket_registry import registry
 
@@ -69,9 +71,12 @@ def disconnect_user(user_id: int, except_session_id: str | None = None) -> None:
 
 
 def end_sockets(sids: list[str]) -> None:
-    """Tell each socket its session has ended (the page then goes to sign-in), and close it."""
+    """End the sockets' identities on every worker (app/realtime/identities.py: from then on their
+    events are refused), tell each its session has ended (the page then goes to sign-in), and
+    close it."""
     if socketio.server is None:  # Socket.IO not initialised (e.g. a CLI command)
         return
+    current_app.extensions["socket_identities"].end(sids)
     for sid in sids:
         socketio.emit("session_ended", {"message": SESSION_ENDED}, to=sid, namespace=NAMESPACE)
         socketio.server.disconnect(sid, namespace=NAMESPACE)

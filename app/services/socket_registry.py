@@ -264,6 +264,17 @@ class RedisRegistry:
         """The open sockets of one browser session, on every worker."""
         return [sid.decode() for sid in self.redis.smembers(f"{self.prefix}:session:{session_key}")]
 
+    def owners(self, sids: list[str]) -> dict[str, list[str]]:
+        """{worker id: its sockets} for these sockets (those still registered; one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hget(f"{self.prefix}:socket:{sid}", "worker")
+        found: dict[str, list[str]] = {}
+        for sid, worker in zip(sids, pipe.execute(), strict=True):
+            if worker is not None:
+                found.setdefault(worker.decode(), []).append(sid)
+        return found
+
     def online(self, user_ids: list[int]) -> set[int]:
         """Which of these users have a socket open on any worker, or are within the grace of leaving
         (one round trip)."""
