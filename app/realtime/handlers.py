@@ -127,8 +127,9 @@ def on_connect(auth=None):
         if not current_user.is_authenticated:
             raise ConnectionRefused("unauthorized")
         user = current_user._get_current_object()
+        user_id = user.id
         address = get_remote_address()  # the client's address as the app trusts it (as Flask-Limiter)
-        check_socket_connect(user.id, address)
+        check_socket_connect(user_id, address)
         known = identities(current_app)
         # Known before it is registered: a sign-out that finds it in the registry ends it here too.
         known.remember(request.sid, user, session.sid)
@@ -140,8 +141,9 @@ def on_connect(auth=None):
             for conversation_id in db.session.scalars(memberships):
                 join_room(rooms.conversation_room(conversation_id))
         # A sign-out between reading the session above and registering the socket missed it: read
-        # the session again, now that any later sign-out finds the socket.
-        if not _still_signed_in(user.id):
+        # the session again, now that any later sign-out finds the socket. (user_id, not user.id:
+        # the commit expired the user, and reloading it would hold a connection across the read.)
+        if not _still_signed_in(user_id):
             known.forget(request.sid)
             with contextlib.suppress(Exception), transaction():
                 presence.disconnected(request.sid)
@@ -149,12 +151,12 @@ def on_connect(auth=None):
     except ConnectionRefused:
         raise
     except RateLimited as error:
-        socket_event_failed("connect", error.code, user.id)
+        socket_event_failed("connect", error.code, user_id)
         raise ConnectionRefused(
             error.code, {"message": "Too many connections: wait a moment.", "retry_after": error.retry_after}
         ) from None
     except TooManySockets as error:
-        socket_event_failed("connect", TOO_MANY[error.kind][0], user.id)
+        socket_event_failed("connect", TOO_MANY[error.kind][0], user_id)
         raise ConnectionRefused(*TOO_MANY[error.kind]) from None
     except Exception as error:  # noqa: BLE001 - refused below, logged with its traceback
         rollback()
@@ -183,7 +185,8 @@ def on_disconnect(*_reason):
 
 def _still_signed_in(user_id: int) -> bool:
     """Whether this socket's sign-in, read again (its session from the store, else its remember-me
-    cookie, as Flask-Login reads them), still signs in the user."""
+    cookie, as Flask-Login reads them), still signs in the user. Call it with no connection held by
+    the request's database session: the store's read takes one of its own."""
     data = current_app.session_interface.open_session(current_app, request)
     login_id = data.get("_user_id") if data is not None else None
     if not login_id:
