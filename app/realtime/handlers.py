@@ -23,7 +23,7 @@ from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_socket_connect, check_typing_events, check_user_events
 from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
-from app.realtime.identities import identities
+from app.realtime.identities import identities, missing_sessions
 from app.serializers import message_dicts
 from app.services import (
     ServiceError,
@@ -140,10 +140,10 @@ def on_connect(auth=None):
             memberships = select(Membership.conversation_id).where(Membership.user_id == user.id)
             for conversation_id in db.session.scalars(memberships):
                 join_room(rooms.conversation_room(conversation_id))
-        # A sign-out between reading the session above and registering the socket missed it: read
-        # the session again, now that any later sign-out finds the socket. (user_id, not user.id:
-        # the commit expired the user, and reloading it would hold a connection across the read.)
-        if not _still_signed_in(user_id):
+            # A sign-out between reading the session above and registering the socket missed it:
+            # look again, now that any later sign-out finds the socket.
+            signed_in = _still_signed_in(user_id)
+        if not signed_in:
             known.forget(request.sid)
             with contextlib.suppress(Exception), transaction():
                 presence.disconnected(request.sid)
@@ -184,11 +184,14 @@ def on_disconnect(*_reason):
 
 
 def _still_signed_in(user_id: int) -> bool:
-    """Whether this socket's sign-in, read again (its session from the store, else its remember-me
-    cookie, as Flask-Login reads them), still signs in the user. Call it with no connection held by
-    the request's database session: the store's read takes one of its own."""
-    data = current_app.session_interface.open_session(current_app, request)
-    login_id = data.get("_user_id") if data is not None else None
+    """Whether this socket's sign-in still holds: its stored session is still there (a sign-out
+    deletes it) and its login id (from the session, or from the remember-me cookie that made it)
+    still signs the user in (a password change ends it). Through the request's own database
+    session: no second pooled connection."""
+    stored = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]) == session.sid
+    if stored and missing_sessions(current_app, {session.sid}):
+        return False
+    login_id = session.get("_user_id")
     if not login_id:
         cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
         login_id = decode_cookie(cookie) if cookie else None

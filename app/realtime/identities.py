@@ -114,7 +114,7 @@ class Identities:
         held = list(self._by_sid.items())
         if not held:
             return []
-        gone_sessions = _missing_sessions(app, {identity.session_id for _sid, identity in held})
+        gone_sessions = missing_sessions(app, {identity.session_id for _sid, identity in held})
         versions = dict(
             db.session.execute(
                 select(User.id, User.auth_version).where(User.id.in_({i.user_id for _sid, i in held}))
@@ -216,7 +216,7 @@ def _store_ids(app: Flask, session_ids) -> dict[str, str]:
     return {interface.key_prefix + session_id: session_id for session_id in session_ids}
 
 
-def _missing_sessions(app: Flask, session_ids: set[str]) -> set[str]:
+def missing_sessions(app: Flask, session_ids: set[str]) -> set[str]:
     """Which of these browser sessions are no longer in the session store (or have expired)."""
     store_ids = _store_ids(app, session_ids)
     interface = app.session_interface.interface
