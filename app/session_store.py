@@ -8,6 +8,7 @@ and writes through a short-lived ORM session of its own.
 from datetime import timedelta
 
 from flask import Flask, Request
+from flask.sessions import NullSession
 from flask_session import Session
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from sqlalchemy import delete, select, update
@@ -87,10 +88,16 @@ class UnreadableSession(ServerSideSession):
     get = setdefault = pop = popitem = update = clear = keys = values = items = copy = _fail
 
 
+# Set in a socket's environ once it has connected: its events take the user from the connection
+# (app/realtime/identities.py), so their request contexts need no session read from the store.
+IDENTIFIED = "messanger.socket_identified"
+
+
 class SocketTolerantSessions:
     """A session interface (wrapped) that lets Socket.IO events reach their handlers while the store
-    is out of reach (see UnreadableSession). HTTP requests are left as they are: a failure to open
-    their session is answered by the app's error handlers (503)."""
+    is out of reach (see UnreadableSession), and gives the events of a connected socket no session
+    at all (IDENTIFIED). HTTP requests are left as they are: a failure to open their session is
+    answered by the app's error handlers (503)."""
 
     def __init__(self, interface):
         self.interface = interface
@@ -99,6 +106,8 @@ class SocketTolerantSessions:
         return getattr(self.interface, name)
 
     def open_session(self, app: Flask, http_request: Request):
+        if http_request.environ.get(IDENTIFIED):
+            return self.interface.make_null_session(app)
         try:
             return self.interface.open_session(app, http_request)
         except Exception as error:
@@ -109,7 +118,7 @@ class SocketTolerantSessions:
             return UnreadableSession(error)
 
     def save_session(self, app: Flask, session, response) -> None:
-        if not isinstance(session, UnreadableSession):
+        if not isinstance(session, UnreadableSession | NullSession):
             self.interface.save_session(app, session, response)
 
 

@@ -37,6 +37,7 @@ from app.services import (
     rooms,
 )
 from app.services.socket_registry import TooManySockets
+from app.session_store import IDENTIFIED
 from app.transactions import transaction
 
 
@@ -148,6 +149,7 @@ def on_connect(auth=None):
             with contextlib.suppress(Exception), transaction():
                 presence.disconnected(request.sid)
             raise ConnectionRefused("unauthorized")
+        request.environ[IDENTIFIED] = True  # the socket's environ: its events open no session
     except ConnectionRefused:
         raise
     except RateLimited as error:
