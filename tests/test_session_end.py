@@ -6,6 +6,7 @@ shell, a deleted row) closes its sockets within SOCKET_SESSION_CHECK_SECONDS. Th
 nothing any more. A remember-me cookie lasts only as long as its login: logging out (or a password
 change) ends it on the server."""
 
+import time
 import uuid
 
 import pytest
@@ -117,6 +118,19 @@ def test_a_socket_with_only_a_remember_me_cookie_copied_before_logout_is_refused
     assert ana.logout().ok
     with pytest.raises(socketio.exceptions.ConnectionError):
         open_socket(_with_only(live_server, copied))
+
+
+def test_a_socket_signed_in_by_a_remember_me_cookie_alone_stays_past_the_session_checks(
+    live_server, http_user, open_socket
+):
+    """Its session was made for it and never stored: the check of stored sessions leaves it be while
+    its login lasts (the test servers check every 0.5 s)."""
+    ana, bob = http_user().register(), http_user().register()
+    chat = direct_chat(ana, bob)
+    tab = open_socket(_with_only(live_server, _remembered_login(ana)))
+    time.sleep(2)
+    assert tab.client.connected
+    assert tab.send(chat, "still here")["body"] == "still here"
 
 
 def test_a_password_change_ends_every_remembered_login_but_its_own(live_server, http_user, open_socket):

@@ -133,7 +133,7 @@ def on_connect(auth=None):
         check_socket_connect(user_id, address)
         known = identities(current_app)
         # Known before it is registered: a sign-out that finds it in the registry ends it here too.
-        known.remember(request.sid, user, session.sid)
+        known.remember(request.sid, user, session.sid, stored=_stored_session())
         with transaction():  # its "presence" news go out with the commit
             # Registered before the memberships are read: a conversation made in between finds this socket.
             presence.connected(user, request.sid, session.sid, address)
@@ -185,13 +185,18 @@ def on_disconnect(*_reason):
         identities(current_app).forget(request.sid)
 
 
+def _stored_session() -> bool:
+    """Whether this socket came with a stored session (its cookie names it), not only with a
+    remember-me cookie (a session made for it then, never saved)."""
+    return request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]) == session.sid
+
+
 def _still_signed_in(user_id: int) -> bool:
     """Whether this socket's sign-in still holds: its stored session is still there (a sign-out
     deletes it) and its login id (from the session, or from the remember-me cookie that made it)
     still signs the user in (a password change ends it). Through the request's own database
     session: no second pooled connection."""
-    stored = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]) == session.sid
-    if stored and missing_sessions(current_app, {session.sid}):
+    if _stored_session() and missing_sessions(current_app, {session.sid}):
         return False
     login_id = session.get("_user_id")
     if not login_id:

@@ -43,12 +43,14 @@ END_WAIT_SECONDS = 2.0
 
 @dataclass(slots=True)
 class Identity:
-    """A socket's user and session. `user` is a detached copy (None: to be loaded again)."""
+    """A socket's user and session. `user` is a detached copy (None: to be loaded again); `stored`:
+    the session is in the store (not one made for this socket from a remember-me cookie)."""
 
     user_id: int
     session_id: str
     user: User | None
     auth_version: int
+    stored: bool = True
 
 
 class Identities:
@@ -65,9 +67,10 @@ class Identities:
 
     # --- this worker ----------------------------------------------------------------------------
 
-    def remember(self, sid: str, user: User, session_id: str) -> None:
-        """Socket `sid` connected as `user` under browser session `session_id`."""
-        self._by_sid[sid] = Identity(user.id, session_id, _detached_copy(user), user.auth_version)
+    def remember(self, sid: str, user: User, session_id: str, stored: bool = True) -> None:
+        """Socket `sid` connected as `user` under browser session `session_id` (`stored`: one the
+        store holds, rather than one made for this socket from a remember-me cookie)."""
+        self._by_sid[sid] = Identity(user.id, session_id, _detached_copy(user), user.auth_version, stored)
 
     def forget(self, sid: str) -> None:
         """Socket `sid` disconnected."""
@@ -114,7 +117,7 @@ class Identities:
         held = list(self._by_sid.items())
         if not held:
             return []
-        gone_sessions = missing_sessions(app, {identity.session_id for _sid, identity in held})
+        gone_sessions = missing_sessions(app, {identity.session_id for _sid, identity in held if identity.stored})
         versions = dict(
             db.session.execute(
                 select(User.id, User.auth_version).where(User.id.in_({i.user_id for _sid, i in held}))
