@@ -1,6 +1,6 @@
-"""Sockets' identities across workers (app/realtime/identities.py), on a real Redis: ending a socket
-held by another worker returns only once that worker has ended it, even when its listener is slow;
-a changed user's copy is dropped on every worker."""
+"""Sockets' identities (app/realtime/identities.py). Across workers, on a real Redis: ending a
+socket held by another worker returns only once that worker has ended it, even when its listener
+is slow; a changed user's copy is dropped on every worker. In one worker: which changes drop it."""
 
 import threading
 import time
@@ -9,9 +9,15 @@ import uuid
 import pytest
 import redis
 
+from app import create_app
+from app.extensions import db
 from app.models import User
+from app.models.base import utcnow
 from app.realtime.identities import Identities
+from app.services import accounts
 from app.services.socket_registry import RedisRegistry
+from app.transactions import transaction
+from tests.conftest import TEST_PASSWORD, app_config, unique_username
 
 
 @pytest.fixture
@@ -95,3 +101,28 @@ def test_a_changed_user_is_loaded_again_on_every_worker(workers):
         time.sleep(0.01)
     assert second._by_sid["sid"].user is None  # the next event loads the row again
     assert second.user_id_of("sid") == 7  # the socket itself goes on
+
+
+def test_a_profile_change_drops_the_copy_a_last_seen_time_does_not(sqlite_databases):
+    """The copy follows the columns events read: a new name loads the row again at the next event;
+    the last-seen time every connect and disconnect writes keeps the copy."""
+    url = sqlite_databases.create()
+    app = create_app(app_config(url))
+    known = app.extensions["socket_identities"]
+    with app.test_request_context():
+        with transaction():
+            user = accounts.register_user(unique_username("ana"), TEST_PASSWORD)
+        known.remember("sid", user, "session-1")
+        with transaction():
+            user.last_seen_at = utcnow()
+        assert known._by_sid["sid"].user is not None
+        with transaction():
+            user.first_name = "Anna"
+        assert known._by_sid["sid"].user is None
+        with transaction():
+            assert known.user_of("sid").first_name == "Anna"
+        assert known._by_sid["sid"].user is not None  # copied again
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    sqlite_databases.drop(url)

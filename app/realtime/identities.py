@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -263,10 +263,23 @@ def identities(app: Flask) -> Identities:
     return app.extensions["socket_identities"]
 
 
+# Written on every connect and disconnect, read by no event: a change to it keeps the copies.
+_NOT_COPIED = frozenset({"last_seen_at"})
+
+
+def _copied_columns_changed(user: User) -> bool:
+    state = inspect(user)
+    return any(
+        state.attrs[column.key].history.has_changes()
+        for column in User.__mapper__.column_attrs
+        if column.key not in _NOT_COPIED
+    )
+
+
 def _note_user_changes(session: Session, _flush_context) -> None:
     """A flush that changed or deleted users: drop their copies once the transaction commits (a
     rollback drops nothing: events.after_commit)."""
-    changed = sorted({obj.id for obj in session.dirty if isinstance(obj, User)})
+    changed = sorted({obj.id for obj in session.dirty if isinstance(obj, User) and _copied_columns_changed(obj)})
     deleted = sorted({obj.id for obj in session.deleted if isinstance(obj, User)})
     if changed or deleted:
         events.after_commit(lambda: identities(current_app).user_changed(changed, deleted))
