@@ -26,7 +26,7 @@ from limits import parse_many
 
 log = logging.getLogger(__name__)
 
-# A key's buckets are forgotten when they have been full (nothing owed) for this long.
+# A key's buckets are forgotten once unused for this long and full again (nothing owed).
 IDLE_SECONDS = 120
 
 

@@ -34,8 +34,9 @@ csrf = CSRFProtect()
 # Storage, strategy and switches come from the RATELIMIT_* settings; limits are set in app.rate_limits.
 limiter = Limiter(key_func=get_remote_address)
 sessions = ServerSideSessions()
-# manage_session=False: Socket.IO events read the same server-side session as HTTP requests,
-# so a login or logout over HTTP is what the sockets see.
+# manage_session=False: a socket's connect reads the same server-side session as HTTP requests;
+# its events then take the user from the connection (app/realtime/identities.py), and a logout
+# over HTTP ends that identity on every worker.
 # The async mode (eventlet or gevent) and the Redis message queue are set in create_app().
 # An unreadable packet is refused through its ack, with one short log line (app/realtime/codec.py).
 socketio = SocketIO(manage_session=False, json=SocketJSON, serializer=SocketPacket)
