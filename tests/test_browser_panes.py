@@ -238,14 +238,20 @@ def test_a_phone_shows_one_pane_with_a_back_control(new_page, live_server, three
 
     desktop = browser_for(new_page, live_server, ana, viewport=DESKTOP)
     desktop.goto("/")
+    wait_connected(desktop)
     start = desktop.locator("[data-start-pane]")
     expect(start).to_be_visible()
     for name in ("New group", "Find people", "Browse rooms"):
         expect(start.get_by_role("link", name=name)).to_be_visible()
     # The switcher from the home page opens the chat's page.
     desktop.keyboard.press("Control+k")
-    desktop.get_by_role("combobox", name="Conversation name").press_sequentially("bob")
-    desktop.get_by_role("combobox", name="Conversation name").press("Enter")
+    box = desktop.get_by_role("combobox", name="Conversation name")
+    box.press_sequentially("bob")
+    chosen = desktop.get_by_role("dialog", name="Go to a conversation").get_by_role("option")
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    desktop.wait_for_url(re.compile(r"/(c|chat)/"))  # a page load (from home), not a pane swap
     at_chat(desktop, bob_chat)
 
 
