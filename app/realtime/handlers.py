@@ -23,11 +23,10 @@ from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_socket_connect, check_typing_events, check_user_events
 from app.realtime.codec import MAX_DEPTH, UNDECODABLE_EVENT
-from app.realtime.identities import identities, missing_sessions
+from app.realtime.identities import identities, login_signs_in, missing_sessions
 from app.serializers import message_dicts
 from app.services import (
     ServiceError,
-    accounts,
     conversation_settings,
     editing,
     forwarding,
@@ -202,8 +201,7 @@ def _still_signed_in(user_id: int) -> bool:
     if not login_id:
         cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
         login_id = decode_cookie(cookie) if cookie else None
-    user = accounts.load_user(login_id) if login_id else None
-    return user is not None and user.id == user_id
+    return login_signs_in(login_id, user_id)
 
 
 def _named_by_the_client() -> bool:

@@ -243,7 +243,11 @@ def _signs_in(app: Flask, session_id: str, user_id: int) -> bool:
     """Whether the stored browser session `session_id` still signs in the user."""
     (store_id,) = _store_ids(app, [session_id])
     data = app.session_interface.interface._retrieve_session_data(store_id)
-    login_id = (data or {}).get("_user_id")
+    return login_signs_in((data or {}).get("_user_id"), user_id)
+
+
+def login_signs_in(login_id: str | None, user_id: int) -> bool:
+    """Whether the login id (as Flask-Login keeps it) still signs in user `user_id`."""
     user = load_user(login_id) if login_id else None
     return user is not None and user.id == user_id
 
