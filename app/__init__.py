@@ -115,9 +115,11 @@ def register_extensions(app: Flask) -> None:
             event.listen(db.engine, "savepoint", _sqlite_begin_before_savepoint)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
 
+    from app.group_commit import GroupCommit
     from app.realtime.identities import Identities
     from app.services import socket_registry
     from app.services.accounts import load_user
+    from app.services.send_checks import SendChecks
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -143,6 +145,8 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     socket_registry.init_app(app)
     app.extensions["socket_identities"] = Identities()
+    app.extensions["group_commit"] = GroupCommit()
+    app.extensions["send_checks"] = SendChecks()
     app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()
     # Named even when None: Flask-SocketIO keeps the options of an earlier init_app (another app in
     # the same process), so an app without Redis would inherit that app's message queue.

@@ -121,6 +121,9 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         # A socket's identity is read once, at connect: sessions ended outside the app's doors (the
         # operator's shell, an expiry) close their sockets within this many seconds.
         "SOCKET_SESSION_CHECK_SECONDS": _env_seconds("SOCKET_SESSION_CHECK_SECONDS", 5.0),
+        # Writers of grouped sends (app/group_commit.py): one on SQLite, whose writes take turns; on
+        # PostgreSQL several, so a send held up by a lock holds up its own conversation only.
+        "GROUP_COMMIT_WRITERS": _env_number("GROUP_COMMIT_WRITERS", 4 if database_url.startswith("postgresql") else 1),
         # On SIGTERM: how long in-flight socket events and requests get before the worker closes.
         "SHUTDOWN_TIMEOUT": _env_number("SHUTDOWN_TIMEOUT", 20),
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD", STRONG_PASSWORD_HASH),

@@ -15,8 +15,10 @@ from app.concurrency import green_library
 from app.config import ConfigError
 from app.event_budgets import budgets
 from app.extensions import db, socketio
+from app.group_commit import group_commit
 from app.realtime.identities import identities
 from app.services import attachments, presence, rooms
+from app.services.send_checks import send_checks
 from app.services.socket_registry import HEARTBEAT_SECONDS, registry
 from app.transactions import transaction
 
@@ -170,14 +172,17 @@ class Worker:
         server_class = GeventServer if green_library() == "gevent" else EventletServer
         self.server = server_class(app, listen(host, port))
         socketio.start_background_task(self._heartbeat)
+        for _writer in range(max(app.config["GROUP_COMMIT_WRITERS"], 1)):
+            socketio.start_background_task(group_commit(app).serve, app)
         if app.config["ATTACHMENT_PURGE_INTERVAL_SECONDS"]:
             socketio.start_background_task(self._purge_unsent_uploads)
         socketio.start_background_task(self._keep_event_budgets)
         socketio.start_background_task(self._end_stale_sockets)
         client = app.extensions.get("redis")
-        if client is not None:  # several workers: sockets' identities are ended on every one
+        if client is not None:  # several workers: identities ended and send checks dropped on every one
             sockets = app.extensions["socket_registry"]
             identities(app).listen(client, app.config["REDIS_KEY_PREFIX"], sockets, socketio.start_background_task)
+            send_checks(app).listen(client, app.config["REDIS_KEY_PREFIX"], sockets, socketio.start_background_task)
 
     def _heartbeat(self) -> None:
         """Keep this worker marked alive; mark offline the users of workers that died."""

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app import in_flight
 from app.errors import MESSAGES, UNAVAILABLE_SECONDS, is_unavailable, rollback
 from app.extensions import db, socketio
+from app.group_commit import group_commit
 from app.log import socket_event_failed
 from app.models.chat import Membership
 from app.rate_limits import RateLimited, check_socket_connect, check_typing_events, check_user_events
@@ -50,11 +51,17 @@ def unavailable() -> dict:
     return {"ok": False, "error": "unavailable", "message": MESSAGES[503], "retry_after": UNAVAILABLE_SECONDS}
 
 
-def event(name: str, limit=check_user_events):
+class _SessionEnded(ServiceError):
+    """The socket's session ended (or its account is gone) between the event's arrival and its work."""
+
+
+def event(name: str, limit=check_user_events, grouped: bool = False):
     """Register a handler taking (user, payload: dict) and returning the ack's extra fields.
 
     The handler runs in one transaction, committed before the ack is returned (so an ack means
     stored, and the events queued in it are sent); any error rolls it back and sends nothing.
+    `grouped`: the transaction is the worker's next group commit (app/group_commit.py), shared
+    with the other sends waiting, the handler in a savepoint of its own.
     Answers {"ok": false, ...} for a payload that is not an object or a ServiceError (the connection
     stays up); a socket whose session has ended gets "session_ended" and is closed. `limit(user_id)`
     counts the event (the user's event limit unless told otherwise) and raises RateLimited over it.
@@ -65,21 +72,31 @@ def event(name: str, limit=check_user_events):
         @functools.wraps(handler)
         def wrapper(payload=None, *_ignored):
             known = identities(current_app)
-            user_id = known.user_id_of(request.sid)
+            sid = request.sid
+            user_id = known.user_id_of(sid)
             if user_id is None:
                 return session_ended(name)
             if not isinstance(payload, dict):
                 socket_event_failed(name, "invalid", user_id)
                 return invalid(f"{name} takes an object.")
+
+            def work():
+                user = known.user_of(sid)
+                if user is None:  # the session ended meanwhile, or the account is gone
+                    raise _SessionEnded(rooms.SESSION_ENDED, code="unauthorized")
+                return handler(user, payload) or {}
+
             try:
                 with in_flight.tracked():
                     limit(user_id)
-                    with transaction():
-                        user = known.user_of(request.sid)
-                        if user is None:  # the session ended meanwhile, or the account is gone
-                            return session_ended(name)
-                        answer = handler(user, payload) or {}
+                    if grouped:
+                        answer = group_commit(current_app).run(work, _order_key(payload))
+                    else:
+                        with transaction():
+                            answer = work()
                     return {"ok": True, **answer}
+            except _SessionEnded:
+                return session_ended(name)
             except RateLimited as error:
                 socket_event_failed(name, error.code, user_id)
                 return {"ok": False, "error": error.code, "message": error.message, "retry_after": error.retry_after}
@@ -97,6 +114,13 @@ def event(name: str, limit=check_user_events):
         return wrapper
 
     return decorator
+
+
+def _order_key(payload: dict) -> int:
+    """The conversation a grouped event writes in (0 when the payload names none usable): the
+    writer's batches take conversations in one order."""
+    conversation_id = payload.get("conversation_id")
+    return conversation_id if type(conversation_id) is int else 0
 
 
 def session_ended(name: str) -> dict:
@@ -211,7 +235,7 @@ def _named_by_the_client() -> bool:
     return socketio.server.manager.is_connected(request.sid, rooms.NAMESPACE)
 
 
-@event("send_message")
+@event("send_message", grouped=True)
 def on_send_message(user, payload):
     """{conversation_id, body, client_id, reply_to_id?, attachment_id?} → {"message": M}, only after
     the message is committed."""
@@ -226,7 +250,7 @@ def on_send_message(user, payload):
     return {"message": message}
 
 
-@event("forward_message")
+@event("forward_message", grouped=True)
 def on_forward_message(user, payload):
     """{message_id, conversation_id, client_id} → {"message": M}, the forward, only after it is
     committed; the target's members receive it as any "message"."""
