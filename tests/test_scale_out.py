@@ -3,10 +3,11 @@ Redis (sessions, the Socket.IO message queue and the socket registry). Clients o
 must see each other's messages, read receipts, typing and presence as if there were one server."""
 
 import threading
+import uuid
 
 import pytest
 
-from tests.conftest import HttpUser, LiveServer, two_workers
+from tests.conftest import TEST_PASSWORD, HttpUser, LiveServer, two_workers
 from tests.realtime import (
     EVENT_TIMEOUT,
     GRACE,
@@ -148,3 +149,75 @@ def test_a_member_removed_on_one_worker_stops_receiving_on_the_other(workers, op
     assert c_tab.wait_for("message", lambda m: m["id"] == later["id"]) == [later]
     threading.Event().wait(GRACE)
     assert [m["body"] for m in b_tab.received("message", lambda m: m["conversation_id"] == group)] == ["both of you"]
+
+
+# --- the send path's checks held in memory (app/services/send_checks.py) ---------------------------
+# Each test makes worker 2 hold an answer (a send there), changes it through worker 1, and sends on
+# worker 2 at once: the change was confirmed by every worker before worker 1 answered.
+
+
+def attempt(tab, conversation_id: int) -> str:
+    """Send on the tab; "ok" or the refusal's error code."""
+    ack = tab.call("send_message", {"conversation_id": conversation_id, "body": "hi", "client_id": uuid.uuid4().hex})
+    return "ok" if ack["ok"] else ack["error"]
+
+
+def set_policy(user: HttpUser, policy: str) -> None:
+    assert user.post_form("/settings/privacy", {"message_policy": policy}, csrf_from="/settings").ok
+
+
+def test_a_member_who_leaves_or_is_removed_on_one_worker_cannot_send_on_the_other(workers, open_socket):
+    first, second = workers
+    a, b, c = HttpUser(first.url).register(), HttpUser(second.url).register(), HttpUser(second.url).register()
+    befriend(a, on(first, b))
+    befriend(a, on(first, c))
+    b_id, c_id = user_id(b, direct_chat(b, on(second, a))), user_id(c, direct_chat(c, on(second, a)))
+    group = create_group(a, [b_id, c_id], title="Leaving")
+    b_tab, c_tab = open_socket(b), open_socket(c)
+    assert (attempt(b_tab, group), attempt(c_tab, group)) == ("ok", "ok")
+
+    assert a.post_form(f"/c/{group}/members/{b_id}/remove", {}, csrf_from=f"/c/{group}/settings").ok
+    assert attempt(b_tab, group) == "not_found"
+    assert on(first, c).post_form(f"/c/{group}/leave", {}, csrf_from=f"/c/{group}/settings").ok
+    assert attempt(c_tab, group) == "not_found"
+
+
+def test_a_block_and_an_unblock_on_one_worker_hold_for_the_next_send_on_the_other(workers, open_socket):
+    first, second = workers
+    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
+    chat = direct_chat(on(first, a), b)
+    a_tab = open_socket(a)
+    assert attempt(a_tab, chat) == "ok"
+
+    block(b, on(first, a))
+    assert attempt(a_tab, chat) == "not_allowed"
+    assert b.post_form(f"/u/{a.username}/unblock", {}, csrf_from=f"/u/{a.username}").ok
+    assert attempt(a_tab, chat) == "ok"
+
+
+def test_a_privacy_change_and_friendships_on_one_worker_hold_for_the_next_send_on_the_other(workers, open_socket):
+    first, second = workers
+    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
+    chat = direct_chat(on(first, a), b)
+    a_tab = open_socket(a)
+    assert attempt(a_tab, chat) == "ok"
+
+    set_policy(b, "friends")  # a is no friend of b's
+    assert attempt(a_tab, chat) == "not_allowed"
+    befriend(on(first, a), b)
+    assert attempt(a_tab, chat) == "ok"
+    assert b.post_form(f"/u/{a.username}/unfriend", {}, csrf_from=f"/u/{a.username}").ok
+    assert attempt(a_tab, chat) == "not_allowed"
+    set_policy(b, "everyone")
+    assert attempt(a_tab, chat) == "ok"
+
+
+def test_an_account_deleted_on_one_worker_cannot_be_messaged_on_the_other(workers, open_socket):
+    first, second = workers
+    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
+    chat = direct_chat(on(first, a), b)
+    a_tab = open_socket(a)
+    assert attempt(a_tab, chat) == "ok"
+
+    assert b.post_form("/settings/delete", {"password": TEST_PASSWORD}, csrf_from="/settings").ok
+    assert attempt(a_tab, chat) == "not_allowed"

@@ -29,6 +29,7 @@ from app.models.chat import (
 )
 from app.models.user import User, name_key
 from app.services import ServiceError, is_db_int, names, page_size, rooms, social
+from app.services.send_checks import drop_on_commit, send_checks
 from app.services.text import clean_line
 
 GROUP_MAX_MEMBERS = 256
@@ -72,14 +73,19 @@ _MEMBER_TARGET = (
 
 
 def require_member_target(user: User, conversation_id) -> MemberTarget:
-    """require_member's check as one Core query returning a plain row: ORM loading costs more than
-    the query on the paths taken for every message and keystroke."""
+    """require_member's check as one Core query returning a plain row (ORM loading costs more than
+    the query), held by the worker (app.services.send_checks): the paths taken for every message
+    and keystroke."""
     conversation_id, user_id = _membership_key(user, conversation_id)
-    parameters = {"conversation_id": conversation_id, "user_id": user_id}
-    row = db.session.connection().execute(_MEMBER_TARGET, parameters).one_or_none()
-    if row is None:
-        raise ConversationNotFound()
-    return MemberTarget(*row)
+
+    def load() -> MemberTarget:
+        parameters = {"conversation_id": conversation_id, "user_id": user_id}
+        row = db.session.connection().execute(_MEMBER_TARGET, parameters).one_or_none()
+        if row is None:
+            raise ConversationNotFound()
+        return MemberTarget(*row)
+
+    return send_checks().member_target(conversation_id, user_id, load)
 
 
 def member_ids(conversation_id: int) -> list[int]:
@@ -195,11 +201,13 @@ def find_members(user: User, conversation_id, query, limit=None) -> list[Members
 
 
 def send_refusal(user: User, conversation: Conversation | MemberTarget) -> str | None:
-    """Why the user may not write in this conversation right now, or None if they may."""
+    """Why the user may not write in this conversation right now, or None if they may (held by the
+    worker: app.services.send_checks)."""
     if conversation.kind != DIRECT:
         return None
     low, high = (int(part) for part in conversation.direct_key.split(":"))
-    return social.message_refusal(user.id, high if low == user.id else low)
+    other = high if low == user.id else low
+    return send_checks().refusal(user.id, other, lambda: social.message_refusal(user.id, other))
 
 
 # --- creating and joining -------------------------------------------------------------------------
@@ -323,6 +331,7 @@ def _drop_membership(conversation_id: int, user_id: int) -> bool:
         delete(Membership).where(Membership.conversation_id == conversation_id, Membership.user_id == user_id)
     ).rowcount
     if dropped:
+        drop_on_commit(members=[(conversation_id, user_id)])
         room = rooms.conversation_room(conversation_id)
         events.after_commit(lambda: rooms.leave_user_sockets(user_id, room))
     return bool(dropped)

@@ -15,6 +15,7 @@ from app.models.chat import Membership
 from app.models.social import ACCEPTED, PENDING, Block, Friendship
 from app.models.user import User, name_key
 from app.services import ServiceError, accounts
+from app.services.send_checks import drop_on_commit
 from app.services.text import clean_line
 
 SEARCH_PAGE_SIZE = 20
@@ -206,6 +207,7 @@ def _accept(friendship: Friendship) -> None:
     friendship.status = ACCEPTED
     friendship.accepted_at = utcnow()
     db.session.flush()
+    drop_on_commit(pairs=[(friendship.user_low_id, friendship.user_high_id)])
 
 
 def accept_request(viewer: User, username: str) -> str:
@@ -259,6 +261,7 @@ def remove_friend(viewer: User, username: str) -> str:
         )
     ).rowcount
     if deleted:
+        drop_on_commit(pairs=[(low, high)])
         return f"You and @{other.username} are no longer friends."
     return f"You and @{other.username} were not friends."
 
@@ -279,6 +282,7 @@ def block(viewer: User, username: str) -> str:
                 db.session.add(Block(blocker_id=viewer.id, blocked_id=other.id))
         except IntegrityError:
             pass  # blocked twice at once: the other click's row stands
+    drop_on_commit(pairs=[(low, high)])
     return f"You blocked @{other.username}. They can no longer find you, message you or send you requests."
 
 
@@ -286,6 +290,7 @@ def unblock(viewer: User, username: str) -> str:
     """Lift the viewer's block on other. Idempotent."""
     other = visible_user(viewer, username)
     db.session.execute(delete(Block).where(Block.blocker_id == viewer.id, Block.blocked_id == other.id))
+    drop_on_commit(pairs=[(viewer.id, other.id)])
     return f"You unblocked @{other.username}."
 
 

@@ -306,6 +306,12 @@ class RedisRegistry:
             self.redis.zrem(workers, dead)
         return offline
 
+    def live_workers(self) -> list[str]:
+        """The ids of the workers whose heartbeat is recent (this one included)."""
+        seconds, _micro = self.redis.time()
+        workers = self.redis.zrangebyscore(f"{self.prefix}:workers", seconds - DEAD_AFTER_SECONDS, "+inf")
+        return [worker.decode() for worker in workers]
+
     def retire(self) -> None:
         """Leave the heartbeat list (at a clean shutdown, once this worker's sockets are closed)."""
         self.redis.zrem(f"{self.prefix}:workers", self.worker_id)
