@@ -115,7 +115,10 @@ def register_extensions(app: Flask) -> None:
             event.listen(db.engine, "savepoint", _sqlite_begin_before_savepoint)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
 
-    from app.group_commit import GroupCommit
+    from app.group_commit import GroupCommit, count_writes
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count_writes)
     from app.realtime.identities import Identities
     from app.services import socket_registry
     from app.services.accounts import load_user

@@ -1,14 +1,15 @@
 """Group commit: sends that arrive together are written by one writer in one transaction.
 
 A socket event that stores a message hands its work to this worker's writer (`run()`) and waits.
-The writer takes every job waiting (at most BATCH_MAX), runs each in a savepoint of one
-transaction and commits once; the events the jobs queued go out after that commit, and only then
+The writer takes every job waiting (at most BATCH_MAX), runs them in one transaction and commits
+once; the events the jobs queued go out after that commit, and only then
 is each job's caller woken to acknowledge it. So one commit (and one write lock of SQLite) serves
 a whole burst, and an ack still means stored.
 
-A job that raises a ServiceError (bad input, no permission) is refused alone: its savepoint rolls
-back and its neighbours go on. Anything else (a database error, a failed commit, a deadlock on
-PostgreSQL) rolls the whole batch back, and its jobs are run again one by one, each in its own
+A job that raises a ServiceError (bad input, no permission) before it wrote anything is refused
+alone and its neighbours go on: it needs no savepoint (the engine counts the statements that may
+write, `count_writes`). A refusal after a write, and anything else (a database error, a failed
+commit, a deadlock on PostgreSQL) rolls the whole batch back, and its jobs are run again one by one, each in its own
 transaction, so a bad one fails alone. Jobs run in the order they arrived, sorted stably by their
 `order_key` (the conversation): seq order within a conversation is arrival order, and batches of
 several workers lock conversations in one order.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
+from app import events
 from app.extensions import db
 from app.services import ServiceError
 from app.transactions import transaction
@@ -151,11 +153,14 @@ class GroupCommit:
         batch.sort(key=lambda job: job.order_key)  # stable: arrival order within a key
         try:
             with transaction():
+                connection = db.session.connection()
                 for job in batch:
+                    before = _marks(connection)
                     try:
-                        with db.session.begin_nested():
-                            job.result = job.work()
+                        job.result = job.work()
                     except ServiceError as error:
+                        if _marks(connection) != before:
+                            raise _RefusedAfterWriting from error
                         job.result, job.error = None, error
         except Exception:  # noqa: BLE001 - one of them is bad, or the commit failed: each alone
             log.warning("a batch of %d grouped writes failed: writing them one by one", len(batch), exc_info=True)
@@ -167,6 +172,23 @@ class GroupCommit:
     def _count(self, jobs: int) -> None:
         self.batches += 1
         self.jobs += jobs
+
+
+class _RefusedAfterWriting(Exception):
+    """A job refused after it wrote or queued something: only its own transaction can undo that."""
+
+
+WRITES = "group_commit.writes"
+
+
+def count_writes(connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    """The engine's before_cursor_execute listener: count the statements that may write."""
+    if not statement.startswith(("SELECT", "SAVEPOINT", "RELEASE")):
+        connection.info[WRITES] = connection.info.get(WRITES, 0) + 1
+
+
+def _marks(connection) -> tuple[int, int]:
+    return connection.info.get(WRITES, 0), events.pending_count()
 
 
 def group_commit(app: Flask | None = None) -> GroupCommit:

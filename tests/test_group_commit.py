@@ -168,10 +168,31 @@ def test_a_client_id_sent_twice_in_one_batch_is_stored_once(app, pair, writer):
     ana, _bob, chat, tab = pair
     first = writer.submit(send(ana, chat, "once", "same"), chat)
     again = writer.submit(send(ana, chat, "once", "same"), chat)
+    after = writer.submit(send(ana, chat, "next", "other"), chat)
     outcomes = writer.release()
     assert outcomes[first]["id"] == outcomes[again]["id"]
-    assert stored(app, chat) == [(1, "once", "same")]
-    assert [m["client_id"] for m in received(tab, "message")] == ["same"]
+    assert outcomes[after]["seq"] == 2  # the copy gave its seq back
+    assert stored(app, chat) == [(1, "once", "same"), (2, "next", "other")]
+    assert [m["client_id"] for m in received(tab, "message")] == ["same", "other"]
+
+
+def test_a_refusal_after_a_write_sends_the_batch_one_by_one(app, pair, writer):
+    """No savepoint guards a job: one refused after it wrote is undone by its own transaction."""
+    ana, _bob, chat, tab = pair
+    batches = writer.writer.batches
+
+    def writes_then_refuses():
+        send(ana, chat, "undone", "c-undone")()
+        raise ServiceError("Refused after writing.", code="not_allowed")
+
+    writer.submit(send(ana, chat, "first", "c1"), chat)
+    refused = writer.submit(writes_then_refuses, chat)
+    writer.submit(send(ana, chat, "third", "c3"), chat)
+    outcomes = writer.release()
+    assert outcomes[refused].code == "not_allowed"
+    assert stored(app, chat) == [(1, "first", "c1"), (2, "third", "c3")]
+    assert [m["client_id"] for m in received(tab, "message")] == ["c1", "c3"]
+    assert writer.writer.batches - batches == 3  # the gate, then the two good ones alone
 
 
 def test_batches_take_conversations_in_one_order_keeping_arrival_order_within_each(app, pair, writer):

@@ -6,7 +6,8 @@ once the door commits."""
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -84,23 +85,38 @@ _NEXT_SEQ = (
     .values(last_seq=Conversation.last_seq + 1, last_message_at=bindparam("now"))
     .returning(Conversation.last_seq)
 )
-_INSERT_MESSAGE = (
-    insert(Message)
-    .values(
-        conversation_id=bindparam("cid"),
-        seq=bindparam("new_seq"),
-        sender_id=bindparam("uid"),
-        client_id=bindparam("new_client_id"),
-        body=bindparam("new_body"),
-        body_html=bindparam("new_body_html"),
-        created_at=bindparam("now"),
-        reply_to_id=bindparam("new_reply_to_id"),
-        attachment_id=bindparam("new_attachment_id"),
-        forwarded=bindparam("new_forwarded"),
-        forwarded_from_user_id=bindparam("new_forwarded_from"),
-        link_preview_id=bindparam("new_link_preview_id"),
-    )
+_MESSAGE_VALUES = {
+    "conversation_id": bindparam("cid"),
+    "seq": bindparam("new_seq"),
+    "sender_id": bindparam("uid"),
+    "client_id": bindparam("new_client_id"),
+    "body": bindparam("new_body"),
+    "body_html": bindparam("new_body_html"),
+    "created_at": bindparam("now"),
+    "reply_to_id": bindparam("new_reply_to_id"),
+    "attachment_id": bindparam("new_attachment_id"),
+    "forwarded": bindparam("new_forwarded"),
+    "forwarded_from_user_id": bindparam("new_forwarded_from"),
+    "link_preview_id": bindparam("new_link_preview_id"),
+}
+# A client_id the sender used before inserts nothing (and returns no id): no savepoint to roll back.
+_INSERT_MESSAGE = {
+    dialect.__name__.rpartition(".")[2]: dialect.insert(Message)
+    .values(_MESSAGE_VALUES)
+    .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
     .returning(Message.id)
+    for dialect in (postgresql, sqlite)
+}
+# The seq taken for a copy that was not stored, given back (the conversation's row is still locked).
+_UNDO_SEQ = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("cid"))
+    .values(
+        last_seq=Conversation.last_seq - 1,
+        last_message_at=select(Message.created_at)
+        .where(Message.conversation_id == bindparam("cid"), Message.seq == bindparam("previous_seq"))
+        .scalar_subquery(),
+    )
 )
 # Writing in a conversation means having read it up to there.
 _READ_OWN_MESSAGE = (
@@ -117,10 +133,10 @@ def send_message(
 
     Returns (M, created): the message payload of docs/protocol.md, serialized once for the ack and
     every recipient. A retry with the same client_id returns the stored original and stores nothing:
-    UNIQUE (sender_id, client_id) refuses the copy and its savepoint rolls back (the caller's
-    transaction goes on). The sequence number
-    comes from an UPDATE of the conversation row inside the same transaction: the row lock orders
-    concurrent senders, so seq runs 1, 2, 3, ... with no holes.
+    the INSERT's ON CONFLICT (sender_id, client_id) DO NOTHING stores no copy, and the seq it took
+    is given back (no savepoint: the caller's transaction goes on). The sequence number comes from
+    an UPDATE of the conversation row inside the same transaction: the row lock orders concurrent
+    senders, so seq runs 1, 2, 3, ... with no holes.
 
     `reply_to_id`: a message of the same conversation this one answers; `attachment_id`: an
     attachment the sender uploaded into this conversation and has not sent yet (the body may then
@@ -148,41 +164,31 @@ def send_message(
     body_html = formatting.render_message(body, mentioned)
     now = utcnow()
     keys = {"cid": target.conversation_id, "uid": sender.id}
-    try:
-        # On the session's connection, in a savepoint of the caller's transaction (a refused copy
-        # rolls back to it alone), past the ORM's bulk-statement layer.
-        with db.session.begin_nested():
-            connection = db.session.connection()
-            seq = connection.execute(_NEXT_SEQ, {**keys, "now": now}).scalar_one()
-            message_id = connection.execute(
-                _INSERT_MESSAGE,
-                {
-                    **keys,
-                    "new_seq": seq,
-                    "new_client_id": client_id,
-                    "new_body": body,
-                    "new_body_html": body_html,
-                    "now": now,
-                    "new_reply_to_id": original.id if original else None,
-                    "new_attachment_id": attachment.id if attachment else None,
-                    "new_forwarded": forwarded,
-                    "new_forwarded_from": forward_of.author_id if forwarded else None,
-                    "new_link_preview_id": preview.id if preview else None,
-                },
-            ).scalar_one()
-            if mentioned:
-                mentions.record(
-                    message_id, target.conversation_id, seq, sender.id, body, replacing=False, members=mentioned
-                )
-            connection.execute(_READ_OWN_MESSAGE, {**keys, "new_seq": seq})
-    except IntegrityError:
+    values = {
+        **keys,
+        "new_client_id": client_id,
+        "new_body": body,
+        "new_body_html": body_html,
+        "now": now,
+        "new_reply_to_id": original.id if original else None,
+        "new_attachment_id": attachment.id if attachment else None,
+        "new_forwarded": forwarded,
+        "new_forwarded_from": forward_of.author_id if forwarded else None,
+        "new_link_preview_id": preview.id if preview else None,
+    }
+    if attachment is None:
+        stored = _store(values, mentioned, sender.id, body)
+    else:
+        try:
+            # In a savepoint: another send taking the same file at the same moment rolls back to it.
+            with db.session.begin_nested():
+                stored = _store(values, mentioned, sender.id, body)
+        except IntegrityError:
+            raise ServiceError("That file was already sent.", "attachment_id", code="not_found") from None
+    if stored is None:
         # A retry, or the same client_id racing in from another tab: the first one stands.
-        existing = _sent_before(sender, client_id)
-        if existing is None:
-            if attachment is not None:  # another send took the attachment in the meantime
-                raise ServiceError("That file was already sent.", "attachment_id", code="not_found") from None
-            raise
-        return _same_send(existing, target.conversation_id), False
+        return _same_send(_sent_before(sender, client_id), target.conversation_id), False
+    message_id, seq = stored
     # Those statements went past the ORM: rows it holds read again when next used in this transaction.
     _expire_loaded(Conversation, target.conversation_id, "last_seq", "last_message_at")
     _expire_loaded(Membership, (target.conversation_id, sender.id), "last_read_seq")
@@ -204,6 +210,23 @@ def send_message(
     )
     events.queue("message", payload, rooms.conversation_room(target.conversation_id))
     return payload, True
+
+
+def _store(values: dict, mentioned: list[dict], sender_id: int, body: str) -> tuple[int, int] | None:
+    """Write a message: its seq, its row, its mentions, the sender's read position; on the
+    session's connection, past the ORM's bulk-statement layer. (message id, seq), or None when the
+    sender stored that client_id before (nothing is written then)."""
+    connection = db.session.connection()
+    seq = connection.execute(_NEXT_SEQ, {"cid": values["cid"], "now": values["now"]}).scalar_one()
+    insert_message = _INSERT_MESSAGE[connection.dialect.name]
+    message_id = connection.execute(insert_message, {**values, "new_seq": seq}).scalar_one_or_none()
+    if message_id is None:
+        connection.execute(_UNDO_SEQ, {"cid": values["cid"], "previous_seq": seq - 1})
+        return None
+    if mentioned:
+        mentions.record(message_id, values["cid"], seq, sender_id, body, replacing=False, members=mentioned)
+    connection.execute(_READ_OWN_MESSAGE, {"cid": values["cid"], "uid": sender_id, "new_seq": seq})
+    return message_id, seq
 
 
 def _expire_loaded(model, key, *attributes: str) -> None:
