@@ -255,13 +255,14 @@ class Worker:
         return self._result(sent, acked, errors, {"late_sends": late})
 
 
-def _worker_main(conn) -> None:
-    """A worker process: the loop runs forever in this thread; commands arrive in another."""
+def _worker_main(conn, worker_class=None) -> None:
+    """A worker process: the loop runs forever in this thread; commands (coroutine methods of
+    `worker_class`, Worker by default) arrive in another."""
     for name in ("engineio.client", "socketio.client"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # e.g. "packet queue is empty" on each close
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    worker = Worker()
+    worker = (worker_class or Worker)()
 
     def commands():
         while True:
@@ -290,13 +291,13 @@ def _worker_main(conn) -> None:
 class ClientPool:
     """Worker processes holding sockets; commands go to all (or some) of them at once."""
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, worker_class=None):
         context = multiprocessing.get_context("spawn")
         self.connections = []
         self.processes = []
         for _ in range(processes):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker_main, args=(child,), daemon=True)
+            process = context.Process(target=_worker_main, args=(child, worker_class), daemon=True)
             process.start()
             self.connections.append(parent)
             self.processes.append(process)

@@ -1,26 +1,33 @@
-"""The ceiling: a bare relay on the product's stack (Flask-SocketIO on eventlet, served like
-app/server.py serves), with no auth and no database. `python -m bench.relay` (PORT, HOST).
+"""The ceiling: a bare relay on the product's stack (Flask-SocketIO on eventlet, or on gevent with
+ASYNC_MODE=gevent, served like app/server.py serves), with no auth and no database.
+`python -m bench.relay` (PORT, HOST, ASYNC_MODE).
 
 On connect a client passes auth={"rooms": [conversation ids], "user": U}; the relay joins it to
 "conversation:<id>" rooms. "send_message" {conversation_id, body, client_id} emits "message" (the
 product's payload M, seq from an in-memory counter) to that room and acks {"ok": true, "message": M}.
 """
 
+import os
 import warnings
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-import eventlet  # noqa: E402
+# As in run.py: the green library patches the standard library before anything else is imported.
+ASYNC_MODE = "gevent" if os.environ.get("ASYNC_MODE", "").strip().lower() == "gevent" else "eventlet"
+if ASYNC_MODE == "gevent":
+    from gevent import monkey
 
-eventlet.monkey_patch()
+    monkey.patch_all()
+else:
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+
+    eventlet.monkey_patch()
 
 import itertools  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
-import eventlet.wsgi  # noqa: E402
 from flask import Flask, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
@@ -29,7 +36,7 @@ ANONYMOUS = {"id": None, "username": None, "display_name": "Relay user", "avatar
 
 app = Flask(__name__)
 # The product's Socket.IO options: server-side sessions are not used here, same-origin CORS default.
-socketio = SocketIO(app, async_mode="eventlet", manage_session=False)
+socketio = SocketIO(app, async_mode=ASYNC_MODE, manage_session=False)
 
 _senders: dict[str, dict] = {}
 _seqs: dict[int, int] = defaultdict(int)
@@ -92,14 +99,29 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8100"))
+    max_connections = int(os.environ.get("MAX_CONNECTIONS", "10000"))
     listener = socket.create_server((host, port), backlog=1024)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if ASYNC_MODE == "gevent":
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIServer
+
+        WSGIServer(
+            listener,
+            without_websocket_compression(app),
+            spawn=Pool(max_connections),
+            log=None,
+            error_log=logging.getLogger("gevent.pywsgi"),
+        ).serve_forever()
+        return
+    import eventlet.wsgi
+
     eventlet.wsgi.server(
         listener,
         without_websocket_compression(app),
         log=logging.getLogger("eventlet.wsgi"),
         log_output=False,
-        max_size=int(os.environ.get("MAX_CONNECTIONS", "10000")),
+        max_size=max_connections,
     )
 
 

@@ -66,14 +66,15 @@ def targets(scenarios: dict) -> list[dict]:
         rows.append({"name": name, "target": target, "value": value, "met": met, "note": note})
 
     dm = scenarios.get("dm") or {}
-    if dm.get("closed"):
-        row = max(dm["closed"], key=lambda r: (r["pairs"], r["inflight"]))
+    # Issue 16: at 50 pairs, one and ten in flight, ≥ 0.5 × the relay (0.8 × is where we are headed).
+    biggest = max((r["pairs"] for r in dm.get("closed", [])), default=0)
+    for row in [r for r in dm.get("closed", []) if r["pairs"] == biggest]:
         ratio = row["ratio"]
         add(
             f"DM closed loop, {row['pairs']} pairs × {row['inflight']} in flight: product / bare relay",
-            "≥ 0.8",
+            "≥ 0.5",
             ratio,
-            ratio is not None and ratio >= 0.8,
+            ratio is not None and ratio >= 0.5,
             f"{_median(row['product']['delivered_per_s'])} vs {_median(row['relay']['delivered_per_s'])} msg/s",
         )
     if dm.get("open"):
@@ -127,6 +128,21 @@ def targets(scenarios: dict) -> list[dict]:
             f"(delivered messages only); {unacked} of {sent} sends unacked with logins; "
             f"{logins['logins']['ok']}/{logins['logins']['started']} logins succeeded",
         )
+    storm = scenarios.get("storm") or {}
+    if "sockets" in storm:
+        seconds = storm["all_synced_s"]
+        add(
+            f"Reconnect storm of {storm['sockets']:,} sockets: all synced within 30 s",
+            "≤ 30 s from the restarted server being ready",
+            f"{seconds} s" if seconds is not None else f"{storm['back']:,} of {storm['sockets']:,} back",
+            seconds is not None and seconds <= 30,
+            f"per socket p50 {storm['from_ready']['p50_s']} s, p99 {storm['from_ready']['p99_s']} s; "
+            f"{storm['failed_tries']:,} failed attempts ({sum(storm['failed_after_ready'].values()):,} after ready); "
+            f"others' sends meanwhile: ack p99 {storm['observers']['storm']['ack']['p99_ms']} ms",
+        )
+    users_row = _users_target(scenarios.get("users") or {})
+    if users_row:
+        rows.append(users_row)
     for name, scenario in scenarios.items():
         if isinstance(scenario, dict) and scenario.get("error"):
             add(f"Scenario {name}", "runs", "failed", False, scenario["error"])
@@ -543,6 +559,172 @@ def _logins_section(logins: dict) -> str:
     )
 
 
+def _counts(counts: dict) -> str:
+    """ "3 × error, 1 × other", or "none"."""
+    return ", ".join(f"{count:,} × {name}" for name, count in counts.items()) or "none"
+
+
+def _p50_max(figure: dict) -> str:
+    return f"{_fmt(figure['p50_s'], 1)}–{_fmt(figure['max_s'], 1)}" if figure["count"] else "none"
+
+
+def _storm_section(storm: dict) -> str:
+    missing = _unavailable(storm)
+    if missing:
+        return missing
+    restart, cpu, lag = storm["restart"], storm["cpu"], storm["client_loop_lag"]
+
+    def times(figure: dict) -> str:
+        return f"{_fmt(figure['p50_s'], 2)} / {_fmt(figure['p90_s'], 2)} / {_fmt(figure['p99_s'], 2)} / " + _fmt(
+            figure["max_s"], 2
+        )
+
+    storm_rows = [
+        ["all back and synced, from the server being ready", _fmt(storm["all_synced_s"], 2) + " s"],
+        ["first socket back, from ready", _fmt(storm["first_back_s"], 2) + " s"],
+        [
+            "back at the end / ever back since the restart",
+            f"{storm['back']:,} / {_fmt(storm.get('ever_back'))} of {storm['sockets']:,}",
+        ],
+        ["per socket, ready → synced: p50 / p90 / p99 / max s", times(storm["from_ready"])],
+        ["per socket, its successful attempt → synced (s)", times(storm["last_attempt"])],
+        ["… of which connecting (s)", times(storm["connect"])],
+        ["… of which the sync answer (s)", times(storm["sync"])],
+        ["per socket, disconnected → synced (the outage it saw, s)", times(storm["outage"])],
+        [
+            "attempts",
+            f"{storm['tries']['total']:,} (at most {storm['tries']['max_per_socket']} per socket); failed while the "
+            f"server was down: {_counts(storm['failed_while_down'])}; failed after it was ready: "
+            f"{_counts(storm['failed_after_ready'])}",
+        ],
+        [
+            "at the stop: told to leave / connection dropped without being told",
+            f"{storm['told_to_leave']:,} / {storm['dropped']:,}; s after SIGTERM (p50–max): told "
+            + _p50_max(storm["told_after_stop_s"])
+            + ", dropped "
+            + _p50_max(storm["dropped_after_stop_s"]),
+        ],
+        [
+            "never back / gave up / dropped again after coming back",
+            f"{storm['never_back']:,} / {storm['gave_up']:,} / {storm['dropped_again']:,}"
+            + (f" ({_counts(storm['later_downs'])} later ends)" if storm.get("later_downs") else ""),
+        ],
+        [
+            "sync failures / presence_snapshot failures",
+            f"{_counts(storm['sync_errors'])} / {_counts(storm['presence_errors'])}",
+        ],
+        ["messages the syncs returned", f"{storm['sync_messages']:,} (at most {storm['sync_rounds_max']} round(s))"],
+        [
+            "CPU % while they came back: server / clients / other processes",
+            f"{_fmt(cpu['server_cpu'])} / {_fmt(cpu['clients_cpu'])} / {_fmt(cpu['others_cpu'])}",
+        ],
+        ["client event loop lag p99 / max", f"{_fmt(lag['p99_ms'])} / {_fmt(lag['max_ms'])} ms"],
+    ]
+    observers = storm["observers"]
+
+    def observer_row(label: str, figures: dict) -> list:
+        outcomes = dict(figures["outcomes"])
+        ok = outcomes.pop("ok", 0)
+        return [
+            label,
+            _fmt(figures["window_s"], 1),
+            f"{ok:,} / {figures['scheduled']:,}",
+            _counts(outcomes),
+            f"{_fmt(figures['ack']['p50_ms'])} / {_fmt(figures['ack']['p99_ms'])}",
+            f"{_fmt(figures['delivery']['p50_ms'])} / {_fmt(figures['delivery']['p99_ms'])}",
+            f"{figures['lost']:,}",
+        ]
+
+    observer_table = _table(
+        [
+            "",
+            "window s",
+            "acked / scheduled",
+            "other outcomes",
+            "ack p50 / p99 ms",
+            "delivery p50 / p99 ms",
+            "lost",
+        ],
+        [
+            observer_row("all connected, before the restart", observers["undisturbed"]),
+            observer_row("from ready until every socket was back", observers["storm"]),
+        ],
+    )
+    return (
+        f"{storm['sockets']:,} sockets of {storm['users']} signed-in users (many sockets each, as in the idle "
+        f"scenario; the per-user socket and connect limits raised) in {storm['client_processes']} client processes, "
+        "on one eventlet worker on SQLite. The worker is stopped with SIGTERM (it drains, then disconnects every "
+        f"socket: {_fmt(restart['stop_s'], 1)} s, exit code {restart['exit_code']}) and started again on the same "
+        f"port and database (ready {_fmt(restart['start_s'], 1)} s later). Each socket comes back as the page "
+        f"does: {storm['policy']}. One run.\n\n"
+        + _table(["", "measured"], storm_rows)
+        + f"\n\nMeanwhile {observers['pairs']} other DM pairs send {observers['rate_per_s']:g} msg/s in an open loop "
+        "(latency from the scheduled send). They are sockets of the same worker, the only one there is, so they "
+        "reconnect like everyone else: a turn whose sender is not connected is skipped, and the delivery latency "
+        "counts only messages whose recipient was connected when they were sent.\n\n"
+        + observer_table
+        + f"\n\nBetween SIGTERM and ready: {_counts(observers['during_restart'])}."
+        + _storm_persistence(observers.get("persistence"))
+    )
+
+
+def _storm_persistence(checked: dict | None) -> str:
+    if not checked:
+        return ""
+    return (
+        f" Their sends from SIGTERM on, against the database: {checked['acked']:,} acked, {checked['missing']} of them "
+        f"missing, {checked['duplicated']} stored twice; {checked['stored_not_acked']} sent without an ack but stored."
+    )
+
+
+def _modes_section(modes: dict) -> str:
+    missing = _unavailable(modes)
+    if missing:
+        return missing
+    rows = [
+        [
+            row["mode"],
+            row["inflight"],
+            _spread(row["product"]["delivered_per_s"], 0),
+            _spread(row["relay"]["delivered_per_s"], 0),
+            _fmt(row["ratio"], 3) + (f" ({_spread(row['ratio_runs'], 2)})" if len(row["product"]["runs"]) > 1 else ""),
+            f"{_spread(row['product']['p50_ms'])} / {_spread(row['product']['p99_ms'])}",
+            f"{_spread(row['relay']['p50_ms'])} / {_spread(row['relay']['p99_ms'])}",
+            _loss(row["product"]["runs"]),
+            _cpu(row["product"]),
+            _cpu(row["relay"]),
+        ]
+        for row in modes["rows"]
+    ]
+    versus = "; ".join(
+        f"{row['inflight']} in flight: product {_fmt(row['product'], 2)}×, relay {_fmt(row['relay'], 2)}×"
+        for row in modes["gevent_vs_eventlet"]
+    )
+    persistence = modes["persistence"]
+    return (
+        f"{modes['pairs']} pairs, closed loop, against the product and the bare relay on each green library (`run.py` "
+        "and `bench/relay.py` with ASYNC_MODE=eventlet or gevent), phases interleaved; the four servers stay up "
+        "with their sockets, one carrying the load at a time.\n\n"
+        + _table(
+            [
+                "mode",
+                "in flight",
+                "product msg/s",
+                "relay msg/s",
+                "product / relay (per-run range)",
+                "product p50 / p99 ms",
+                "relay p50 / p99 ms",
+                "product lost / unacked",
+                "product server / client CPU %",
+                "relay server / client CPU %",
+            ],
+            rows,
+        )
+        + f"\n\ngevent / eventlet (delivered msg/s): {versus}. Persistence (the product's phases): "
+        f"{persistence['acked']:,} acked, {persistence['missing']} missing, {persistence['duplicated']} stored twice."
+    )
+
+
 def _server_errors_section(results: dict) -> str:
     errors = results.get("server_errors") or {}
     if not errors:
@@ -552,6 +734,18 @@ def _server_errors_section(results: dict) -> str:
         lines.append(f"- `{log}`:")
         lines += [f"  - {row['count']:,} × `{row['line']}`" for row in rows]
     return "\n".join(lines)
+
+
+def _users_target(users: dict) -> dict | None:
+    from bench.users_report import target_row  # it imports this module's helpers
+
+    return target_row(users)
+
+
+def _users_section(users: dict) -> str:
+    from bench.users_report import section
+
+    return section(users)
 
 
 def render(results: dict, plotted: bool) -> str:
@@ -567,6 +761,9 @@ def render(results: dict, plotted: bool) -> str:
         "idle": _idle_section(scenarios.get("idle")),
         "scale": _scale_section(scenarios.get("scale")),
         "logins": _logins_section(scenarios.get("logins")),
+        "storm": _storm_section(scenarios.get("storm")),
+        "modes": _modes_section(scenarios.get("modes")),
+        "users": _users_section(scenarios.get("users")),
         "server_errors": _server_errors_section(results),
         "optimisations": OPTIMISATIONS.read_text().strip() if OPTIMISATIONS.exists() else "",
         "lighthouse": LIGHTHOUSE.read_text().strip() if LIGHTHOUSE.exists() else "",

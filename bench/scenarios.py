@@ -23,7 +23,7 @@ from bench.http import LoginDriver, cookie_header, login_all, timed_gets
 from bench.servers import CpuMeter, ProcessStats, ProductServer, RelayServer
 from bench.stats import Persistence, latency_summary, merge, phase_metrics, spread, summarise
 
-SCENARIOS = ("dm", "room", "history", "logins", "idle", "scale")
+SCENARIOS = ("dm", "room", "history", "logins", "idle", "scale", "storm", "modes", "users")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 ACK_TIMEOUT = 10
@@ -54,6 +54,17 @@ class Profile:
     login_users: int = 20
     scale_pairs: int = 50
     scale_inflight: int = 10
+    storm_sockets: int = 5_000
+    storm_observer_pairs: int = 5
+    storm_observer_rate: float = 20.0
+    storm_deadline: float = 300.0
+    # bench/users.py: people (at 20 s mean idle) per step, sockets the load generator holds at most,
+    # seconds each step is measured, and a ramp with the pages' own requests (True: the headline)
+    # and one without them (False).
+    users_steps: tuple[int, ...] = (25, 50, 100, 175, 250, 500, 1_000, 2_000, 3_500, 5_000, 7_500)
+    users_sockets: int = 5_000
+    users_hold: float = 40.0
+    users_reactions: tuple[bool, ...] = (True, False)
 
 
 FULL = Profile()
@@ -75,6 +86,14 @@ QUICK = Profile(
     login_message_rate=50.0,
     login_users=5,
     scale_pairs=5,
+    storm_sockets=200,
+    storm_observer_pairs=2,
+    storm_observer_rate=10.0,
+    storm_deadline=60.0,
+    users_steps=(100, 250),
+    users_sockets=50,
+    users_hold=8.0,
+    users_reactions=(True,),
 )
 
 
@@ -110,7 +129,7 @@ class Bench:
     def run(self) -> dict:
         """Every selected scenario in order; a failing one records its error and the rest go on."""
         wanted = [name for name in SCENARIOS if name in self.only]
-        needs_sqlite = any(name != "scale" for name in wanted)
+        needs_sqlite = any(name not in ("scale", "users") for name in wanted)
         try:
             if needs_sqlite:
                 self._setup_sqlite(wanted)
@@ -148,7 +167,7 @@ class Bench:
 
     def _setup_sqlite(self, wanted: list[str]) -> None:
         profile = self.profile
-        pairs = max(profile.dm_pairs) if {"dm", "room", "logins", "idle"} & set(wanted) else 0
+        pairs = max(profile.dm_pairs) if {"dm", "room", "logins", "idle", "storm", "modes"} & set(wanted) else 0
         pairs = max(pairs, profile.login_pairs if "logins" in wanted else 0)
         self.say(f"setup: SQLite database in {self.folder}")
         seeding.migrate(self.database_url)
@@ -589,6 +608,33 @@ class Bench:
 
         with ScaleOut(self) as scale:
             return scale.run()
+
+    # --- issue 16, item 7: a reconnect storm --------------------------------------------------
+
+    def scenario_storm(self) -> dict:
+        """Restart the product under storm_sockets sockets: time until all have reconnected and synced."""
+        from bench.storm import ReconnectStorm
+
+        return ReconnectStorm(self).run()
+
+    # --- issue 16, item 8: eventlet and gevent side by side -----------------------------------
+
+    def scenario_modes(self) -> dict:
+        """DM closed loop against the product and the relay, each on eventlet and on gevent."""
+        from bench.modes import AsyncModes
+
+        with AsyncModes(self) as modes:
+            return modes.run()
+
+    # --- issue 16, item 6: how many people one box holds --------------------------------------
+
+    def scenario_users(self) -> dict:
+        """Simulated people (one socket each, Mattermost's action mix) ramped in steps on a server and
+        database of their own: the largest step where every action's p99 < 1 s."""
+        from bench.users import UsersScenario
+
+        with UsersScenario(self) as users:
+            return users.run()
 
 
 def _median(summary: dict) -> float | None:

@@ -82,13 +82,23 @@ class Server:
 
 
 class ProductServer(Server):
-    """`python run.py` with the bench's database (and Redis for the multi-worker scenario)."""
+    """`python run.py` with the bench's database (and Redis for the multi-worker scenario), on
+    eventlet (the default) or gevent."""
 
     name = "product"
     ready_path = "/login"
 
-    def __init__(self, database_url: str, log_path: Path, redis_url: str = "", redis_prefix: str = "", port=None):
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        redis_url: str = "",
+        redis_prefix: str = "",
+        port=None,
+        async_mode: str = "eventlet",
+    ):
         env = {
+            "ASYNC_MODE": async_mode,
             "APP_ENV": "development",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -96,6 +106,8 @@ class ProductServer(Server):
             "SECRET_KEY": SECRET_KEY,
             # The load generator signs everyone in from one address; real users come from many.
             "RATELIMIT_LOGIN_PER_ADDRESS": "100000/minute",
+            # So do the simulated people of the users scenario, who search (the per-user limit stays).
+            "RATELIMIT_SEARCH_PER_ADDRESS": "100000/minute",
             # Each bench sender sends as fast as its acks come back, far beyond anyone typing: the
             # per-user limit would refuse most of it. Every event is still counted against it, so
             # the limit's cost stays in the figures.
@@ -113,13 +125,13 @@ class ProductServer(Server):
 
 
 class RelayServer(Server):
-    """The bare relay of bench/relay.py."""
+    """The bare relay of bench/relay.py, on eventlet or gevent."""
 
     name = "relay"
     ready_path = "/healthz"
 
-    def __init__(self, log_path: Path):
-        super().__init__([sys.executable, "-m", "bench.relay"], log_path, {})
+    def __init__(self, log_path: Path, async_mode: str = "eventlet"):
+        super().__init__([sys.executable, "-m", "bench.relay"], log_path, {"ASYNC_MODE": async_mode})
 
 
 class ProcessStats:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.scenarios import SCENARIOS
 from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +28,11 @@ def _no_loss(runs: list[dict]) -> None:
     assert runs and all(run["lost"] == 0 for run in runs), [run["lost"] for run in runs]
 
 
+CORE = ("dm", "room", "history", "logins", "idle", "scale")
+
+
 @pytest.mark.timeout(900)
-def test_quick_benchmark_covers_every_scenario(tmp_path):
+def test_quick_benchmark_covers_the_transport_and_page_scenarios(tmp_path):
     services = bool(os.environ.get("TEST_POSTGRES_URL") and os.environ.get("TEST_REDIS_URL"))
     if not services and REQUIRE_SERVICES:
         pytest.fail("TEST_POSTGRES_URL and TEST_REDIS_URL are required (MESSANGER_REQUIRE_SERVICES=1)")
@@ -38,7 +42,7 @@ def test_quick_benchmark_covers_every_scenario(tmp_path):
         "BENCH_REDIS_URL": os.environ.get("TEST_REDIS_URL", "") if services else "",
     }
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--output", str(tmp_path)],
+        [sys.executable, "-m", "bench", "--quick", "--only", ",".join(CORE), "--output", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -48,7 +52,7 @@ def test_quick_benchmark_covers_every_scenario(tmp_path):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     assert (tmp_path / "latency.png").stat().st_size > 0
     scenarios = json.loads((tmp_path / "latest.json").read_text())["scenarios"]
-    assert set(scenarios) == {"dm", "room", "history", "logins", "idle", "scale"}
+    assert set(scenarios) == set(CORE)
 
     dm = scenarios["dm"]
     for row in dm["closed"]:
@@ -83,3 +87,26 @@ def test_quick_benchmark_covers_every_scenario(tmp_path):
         assert scale["ratio"] > 0 and scale["persistence"]["ok"], scale
     else:
         assert "skipped" in scale, scale
+
+
+@pytest.mark.timeout(600)
+def test_quick_benchmark_runs_the_storm_the_async_modes_and_the_users(tmp_path):
+    """The rest of SCENARIOS: a reconnect storm, eventlet beside gevent, simulated people."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "storm,modes,users", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    scenarios = json.loads((tmp_path / "latest.json").read_text())["scenarios"]
+    assert set(CORE) | set(scenarios) == set(SCENARIOS)
+    storm = scenarios["storm"]
+    assert storm["back"] == storm["sockets"] > 0 and storm["all_synced_s"] > 0, storm["back"]
+    modes = scenarios["modes"]
+    assert {row["mode"] for row in modes["rows"]} == {"eventlet", "gevent"}
+    assert all(row["ratio"] > 0 for row in modes["rows"])
+    assert modes["persistence"]["ok"] and modes["persistence"]["acked"] > 0, modes["persistence"]
+    users = scenarios["users"]
+    assert users["ramps"] and all(ramp["steps"] for ramp in users["ramps"]), users["ramps"]
