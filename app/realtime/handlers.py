@@ -61,7 +61,7 @@ def event(name: str, limit=check_user_events, grouped: bool = False):
     The handler runs in one transaction, committed before the ack is returned (so an ack means
     stored, and the events queued in it are sent); any error rolls it back and sends nothing.
     `grouped`: the transaction is the worker's next group commit (app/group_commit.py), shared
-    with the other sends waiting, the handler in a savepoint of its own.
+    with the other sends waiting; a refusal there fails this event alone.
     Answers {"ok": false, ...} for a payload that is not an object or a ServiceError (the connection
     stays up); a socket whose session has ended gets "session_ended" and is closed. `limit(user_id)`
     counts the event (the user's event limit unless told otherwise) and raises RateLimited over it.
