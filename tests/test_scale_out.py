@@ -162,6 +162,17 @@ def attempt(tab, conversation_id: int) -> str:
     return "ok" if ack["ok"] else ack["error"]
 
 
+def held_direct_chat(workers, open_socket):
+    """a (socket on worker 2) and b (on worker 1) with a direct chat, which a's first send, on
+    worker 2, made that worker hold the answers for. Returns (a, b, chat, a's tab)."""
+    first, second = workers
+    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
+    chat = direct_chat(on(first, a), b)
+    a_tab = open_socket(a)
+    assert attempt(a_tab, chat) == "ok"
+    return a, b, chat, a_tab
+
+
 def set_policy(user: HttpUser, policy: str) -> None:
     assert user.post_form("/settings/privacy", {"message_policy": policy}, csrf_from="/settings").ok
 
@@ -183,11 +194,8 @@ def test_a_member_who_leaves_or_is_removed_on_one_worker_cannot_send_on_the_othe
 
 
 def test_a_block_and_an_unblock_on_one_worker_hold_for_the_next_send_on_the_other(workers, open_socket):
-    first, second = workers
-    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
-    chat = direct_chat(on(first, a), b)
-    a_tab = open_socket(a)
-    assert attempt(a_tab, chat) == "ok"
+    first, _second = workers
+    a, b, chat, a_tab = held_direct_chat(workers, open_socket)
 
     block(b, on(first, a))
     assert attempt(a_tab, chat) == "not_allowed"
@@ -196,11 +204,8 @@ def test_a_block_and_an_unblock_on_one_worker_hold_for_the_next_send_on_the_othe
 
 
 def test_a_privacy_change_and_friendships_on_one_worker_hold_for_the_next_send_on_the_other(workers, open_socket):
-    first, second = workers
-    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
-    chat = direct_chat(on(first, a), b)
-    a_tab = open_socket(a)
-    assert attempt(a_tab, chat) == "ok"
+    first, _second = workers
+    a, b, chat, a_tab = held_direct_chat(workers, open_socket)
 
     set_policy(b, "friends")  # a is no friend of b's
     assert attempt(a_tab, chat) == "not_allowed"
@@ -213,11 +218,7 @@ def test_a_privacy_change_and_friendships_on_one_worker_hold_for_the_next_send_o
 
 
 def test_an_account_deleted_on_one_worker_cannot_be_messaged_on_the_other(workers, open_socket):
-    first, second = workers
-    a, b = HttpUser(second.url).register(), HttpUser(first.url).register()
-    chat = direct_chat(on(first, a), b)
-    a_tab = open_socket(a)
-    assert attempt(a_tab, chat) == "ok"
+    _a, b, chat, a_tab = held_direct_chat(workers, open_socket)
 
     assert b.post_form("/settings/delete", {"password": TEST_PASSWORD}, csrf_from="/settings").ok
     assert attempt(a_tab, chat) == "not_allowed"

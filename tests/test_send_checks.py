@@ -3,7 +3,6 @@ Redis: a drop returns only once every other live worker has dropped it, even a s
 worker: each change drops what it must, and an answer read while a drop arrives is not kept.
 (tests/test_scale_out.py: each change on one real worker, the next send on another obeys it.)"""
 
-import threading
 import time
 import uuid
 
@@ -16,6 +15,7 @@ from app.services import ServiceError, conversations, profiles, social
 from app.services.send_checks import SendChecks
 from app.services.socket_registry import RedisRegistry
 from tests.conftest import TEST_PASSWORD, door
+from tests.test_identities import listen as start_listener
 
 
 @pytest.fixture
@@ -37,26 +37,9 @@ def workers(redis_url):
 
 
 def listen(checks: SendChecks, client, prefix: str, sockets, delay: float = 0) -> None:
-    """Start the listener in a thread, handling each message `delay` seconds late (a busy worker)."""
-    ready = threading.Event()
-
-    def spawn(loop):
-        def run():
-            original = checks._on_message
-
-            def late(message):
-                time.sleep(delay)
-                original(message)
-
-            checks._on_message = late
-            ready.set()
-            loop()
-
-        threading.Thread(target=run, daemon=True).start()
-
-    checks.listen(client, prefix, sockets, spawn)
-    ready.wait(5)
-    time.sleep(0.1)  # subscribed
+    """test_identities' listener in a thread (each message `delay` s late), once it has subscribed."""
+    start_listener(checks, client, prefix, sockets, delay)
+    time.sleep(0.1)
 
 
 def test_a_drop_returns_once_the_other_worker_has_dropped_it(workers):
