@@ -80,6 +80,11 @@ def extract_csrf(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def page_text(response) -> str:
+    """A response's HTML with its CSRF tokens blanked: they carry a timestamp, so two pages differ."""
+    return CSRF_INPUT.sub('name="csrf_token" value=""', response.get_data(as_text=True))
+
+
 def migrate_to_head(url: str) -> None:
     """Bring the database at `url` to the newest schema through the migrations."""
     app = create_app(app_config(url))
