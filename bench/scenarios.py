@@ -22,6 +22,7 @@ from bench.client import ClientPool
 from bench.http import LoginDriver, cookie_header, login_all, timed_gets
 from bench.servers import CpuMeter, ProcessStats, ProductServer, RelayServer
 from bench.stats import Persistence, latency_summary, merge, phase_metrics, spread, summarise
+from bench.users_world import sign_in_all
 
 SCENARIOS = ("dm", "room", "history", "logins", "idle", "scale", "storm", "modes", "users")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -43,6 +44,7 @@ class Profile:
     dm_inflight: tuple[int, ...] = (1, 10)
     open_fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
     room_senders: int = 5
+    room_members: int = 1_000  # online in the room scenario, the DM users among them
     history_sizes: tuple[int, ...] = (100, 1_000, 10_000, 50_000)
     history_requests: int = 25
     idle_counts: tuple[int, ...] = (1_000, 5_000)
@@ -76,6 +78,7 @@ QUICK = Profile(
     dm_inflight=(1, 10),
     open_fractions=(0.5,),
     room_senders=2,
+    room_members=40,
     history_sizes=(100, 1_000),
     history_requests=5,
     idle_counts=(50, 200),
@@ -178,6 +181,7 @@ class Bench:
             room="room" in wanted or "dm" in wanted,
             login_users=profile.login_users if "logins" in wanted else 0,
             history_sizes=profile.history_sizes if "history" in wanted else (),
+            room_members=profile.room_members if "room" in wanted else 0,
         )
         self.say(f"setup: seeded {2 * pairs} users, {pairs} direct chats in {time.monotonic() - started:.1f}s")
         self.product = ProductServer(self.database_url, self.folder / "product.log")
@@ -193,6 +197,13 @@ class Bench:
         self.sessions = sessions
         self.cookies = {name: cookie_header(http) for name, http in sessions.items()}
         self.say(f"setup: logins took {time.monotonic() - started:.1f}s")
+        if self.seeded.room_only:
+            started = time.monotonic()
+            app = seeding.bench_app(self.database_url)
+            room_only = self.seeded.room_only
+            cookies = sign_in_all(app, [user["id"] for user in room_only])
+            self.cookies.update({user["username"]: cookie for user, cookie in zip(room_only, cookies, strict=True)})
+            self.say(f"setup: {len(room_only)} room members signed in in {time.monotonic() - started:.1f}s")
         self.pool = ClientPool(profile.client_processes)
 
     def _reset_pool(self) -> None:
@@ -418,17 +429,20 @@ class Bench:
     # --- 2: room fan-out ----------------------------------------------------------------------
 
     def scenario_room(self) -> dict:
-        """Some members of one room send (closed loop, one in flight each); everyone else receives."""
+        """Some members of one room send (closed loop, one in flight each); everyone else receives.
+        The DM users and the room's other members are online, one socket each."""
         profile = self.profile
         members = self.seeded.room_members
         room_id = self.seeded.room_id
-        step = max(len(members) // profile.room_senders, 1)
-        chosen = members[::step][: profile.room_senders]
+        dm_users = 2 * len(self.seeded.pairs)
+        step = max(dm_users // profile.room_senders, 1)
+        chosen = list(range(dm_users))[::step][: profile.room_senders]
         process_of = {idx: number % self.processes for number, pair in enumerate(self.seeded.pairs) for idx in pair[:2]}
         out = {"members_online": len(members), "senders": len(chosen)}
         persistence = self.persistence
         for target in ("relay", "product"):
             self._ensure_connected(target)
+            self._connect_room_only(target)
         runs = {"relay": [], "product": []}
         for run in range(profile.runs):
             for target in ("relay", "product"):
@@ -453,7 +467,34 @@ class Bench:
                 )
         for target, target_runs in runs.items():
             out[target] = {**summarise(target_runs, PHASE_KEYS + CPU_KEYS), "runs": target_runs}
+        self.pool.run([("disconnect", {"prefix": "room-only:"})] * self.processes, timeout=120)
         return out
+
+    def _connect_room_only(self, target: str) -> None:
+        """One socket for each member of the room who is in no DM pair, spread over the processes."""
+        room_only = self.seeded.room_only
+        if not room_only:
+            return
+        url = self.product.url if target == "product" else self.relay.url
+        specs: list[list[dict]] = [[] for _ in range(self.processes)]
+        for number, user in enumerate(room_only):
+            spec = {"key": f"room-only:{target}:{user['idx']}", "idx": user["idx"], "url": url}
+            if target == "product":
+                spec["cookie"] = self.cookies[user["username"]]
+            else:
+                spec["auth"] = {
+                    "rooms": [self.seeded.room_id],
+                    "user": {k: user[k] for k in ("id", "username", "display_name")},
+                }
+            specs[number % self.processes].append(spec)
+        counts = self._connect(f"room-only:{target}", specs, deadline=120)
+        self.connected.discard(f"room-only:{target}")
+        self.say(f"   {counts['connected']} more room members connected to the {target} in {counts['seconds']}s")
+        if counts["connected"] != len(room_only):
+            raise RuntimeError(
+                f"only {counts['connected']} of {len(room_only)} room members connected: {counts['errors']}"
+            )
+        time.sleep(2)  # let the presence announcements of the connects settle
 
     # --- 3: history ---------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ class Seeded:
     pairs: list[tuple[int, int, int]] = field(default_factory=list)  # (sender idx, recipient idx, conversation)
     room_id: int | None = None
     room_members: list[int] = field(default_factory=list)  # user idxs
+    room_only: list[dict] = field(default_factory=list)  # members of the room alone, idxs after the DM users'
     login_users: list[str] = field(default_factory=list)  # usernames only used by the login scenario
     viewer: str | None = None  # username of the history reader
     histories: dict[int, int] = field(default_factory=dict)  # message count -> conversation id
@@ -69,9 +70,11 @@ def seed(
     room: bool = True,
     login_users: int = 0,
     history_sizes: tuple[int, ...] = (),
+    room_members: int = 0,
 ) -> Seeded:
     """Fill a migrated database. Users bench_0000.. pair up (0 with 1, 2 with 3, ...) in direct chats;
-    all of them are members of one room when `room` is set."""
+    all of them are members of one room when `room` is set, with bench_room_0000.. beside them up to
+    `room_members` in all."""
     from app.extensions import db
     from app.models.user import User
     from app.services import conversations
@@ -88,12 +91,19 @@ def seed(
             return user
 
         users = [make(f"bench_{i:04d}", "Bench", str(i)) for i in range(dm_users)]
+        extras = [
+            make(f"bench_room_{i:04d}", "Room", str(i)) for i in range(max(room_members - dm_users, 0) if room else 0)
+        ]
         logins = [make(f"bench_login_{i:03d}", "Login", str(i)) for i in range(login_users)]
         viewer = make("bench_viewer", "History", "Reader") if history_sizes else None
         partners = [make(f"bench_hist_{n}", "History", str(n)) for n in history_sizes]
         db.session.commit()
         seeded.users = [
             {"idx": i, "id": u.id, "username": u.username, "display_name": u.display_name} for i, u in enumerate(users)
+        ]
+        seeded.room_only = [
+            {"idx": dm_users + i, "id": u.id, "username": u.username, "display_name": u.display_name}
+            for i, u in enumerate(extras)
         ]
         seeded.login_users = [u.username for u in logins]
         with transaction():
@@ -102,10 +112,10 @@ def seed(
                 seeded.pairs.append((2 * k, 2 * k + 1, conversation.id))
             if room and users:
                 conversation = conversations.create_room("Bench room")
-                for user in users:
+                for user in users + extras:
                     conversations.join_room(user, conversation.id)
                 seeded.room_id = conversation.id
-                seeded.room_members = list(range(dm_users))
+                seeded.room_members = list(range(dm_users + len(extras)))
         if viewer is not None:
             seeded.viewer = viewer.username
             for size, partner in zip(history_sizes, partners, strict=True):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenarios import SCENARIOS
+from bench.scenarios import QUICK, SCENARIOS
 from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +66,11 @@ def test_quick_benchmark_covers_the_transport_and_page_scenarios(tmp_path):
             _no_loss(row["runs"])
     assert dm["persistence"]["ok"] and dm["persistence"]["acked"] > 0, dm["persistence"]
 
+    room = scenarios["room"]
+    assert room["members_online"] > 2 * max(QUICK.dm_pairs), "the room has members beyond the DM users"
     for target in ("product", "relay"):
-        _numbers(scenarios["room"][target], "acked_per_s", "deliveries_per_s", "p99_ms")
+        _numbers(room[target], "acked_per_s", "deliveries_per_s", "p99_ms")
+        _no_loss(room[target]["runs"])
     for row in scenarios["history"]["rows"]:
         _numbers(row["page"], "median_ms")
         _numbers(row["api"], "median_ms")
