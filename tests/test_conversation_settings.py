@@ -411,13 +411,20 @@ def test_in_the_browser_mentions_mute_and_archive_follow_live(new_page):
     ana.goto("/")
     row = ana.locator("[data-conversation-list] li[data-conversation-id]")
     expect(row).to_have_count(1)
+    wait_connected(ana)
+    list_requests = []
+    ana.on("request", lambda request: "/api/conversations" in request.url and list_requests.append(request.url))
+    link = row.locator("[data-conversation-link]")
     bob_says(f"@{names['Ana']} look")
     expect(row.locator("[data-conversation-mentions]")).to_have_attribute("aria-label", "1 unread mention")
     expect(row.locator("[data-conversation-unread]")).to_have_text("2")
+    expect(link).to_have_attribute("aria-label", f"Bob Lima (@{names['Bob']}), 2 unread messages, 1 unread mention")
 
     chat = ana.context.new_page()
     chat.goto(f"/chat/{names['Bob']}")
     expect(row.locator("[data-conversation-mentions]")).to_be_hidden()  # read in the other tab
+    expect(link).to_have_attribute("aria-label", f"Bob Lima (@{names['Bob']})")
+    assert list_requests == [], "counts rename the row without asking for the list"
     chat.locator("[data-conversation-settings-menu] summary").click()
     chat.get_by_role("button", name="Mute notifications").click()
     expect(row).to_have_attribute("data-muted", "true")

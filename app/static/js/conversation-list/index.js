@@ -2,10 +2,11 @@
  *
  * A new message updates its row's preview and time and moves the row (./order.js); unread and
  * mention badges follow realtime's "unread" events; "conversation_settings" (my mute, pin, archive,
- * from any tab) updates the row and moves it; a message for a conversation not listed yet, and any
- * change of a row's words (its accessible name, the badges' labels, the server's order by
- * activity), asks GET /api/conversations again and renders its rows. Without JavaScript the
- * server-drawn list stays as it is.
+ * from any tab) updates the row and moves it; a message for a conversation not listed yet, and a
+ * change of settings (the row's words and the server's order by activity change with them), asks
+ * GET /api/conversations again and renders its rows. A count renames the row from the words the
+ * row carries (./row.js): a message in a busy room costs its members no request. Without
+ * JavaScript the server-drawn list stays as it is.
  */
 import { format } from "../chat/formatter.js";
 import { fetchConversations, on, seedUnread } from "../realtime/index.js";
@@ -57,7 +58,6 @@ function start(sections) {
     if (!row) return;
     setUnread(row, event.count);
     if (event.mentions != null) setMentions(row, event.mentions);
-    refresh(); // the row's words (its accessible name, the badges' labels) as the server says them
   });
 
   // I muted, pinned or archived a conversation (in another tab, or on its page).

@@ -1,7 +1,8 @@
 /* One row of the conversation list: the server's <li data-conversation-id> (C.html,
  * templates/chat/_conversation_row.html), read and updated through its data-* attributes. The
  * preview line of a new message is the message's own (the <template data-as-preview> in its
- * M.html), decorated by the formatter; the badges' numbers and the time are the only text written.
+ * M.html), decorated by the formatter; the badges' numbers, the time and the link's name (from
+ * the words the row carries for its counts) are the only text written.
  */
 import { format, parseFragment } from "../chat/formatter.js";
 import { formatTime } from "../realtime/index.js";
@@ -52,6 +53,25 @@ export function readUnreadBadge(row) {
   row.setAttribute("data-unread-count", String(parseInt(badge && badge.textContent, 10) || 0));
 }
 
+/** The server's words for `n` of something ("{n} unread messages"), from the link's
+ * data-<name>-one / data-<name>-other. */
+function counted(link, name, n) {
+  const words = link.getAttribute(`data-${name}-${n === 1 ? "one" : "other"}`) || "";
+  return words.replace("{n}", String(n));
+}
+
+/** Name the row's link as the server does: data-label, then its counts. */
+function rename(row) {
+  const link = row.querySelector("[data-conversation-link]");
+  if (!link || !link.hasAttribute("data-label")) return;
+  const parts = [link.getAttribute("data-label")];
+  const unread = number(row, "unread-count");
+  const mentions = number(row, "mentions");
+  if (unread) parts.push(counted(link, "unread", unread));
+  if (mentions) parts.push(counted(link, "mentions", mentions));
+  link.setAttribute("aria-label", parts.join(", "));
+}
+
 /** Show `count` unread messages (the badge is hidden at none). */
 export function setUnread(row, count) {
   const n = count > 0 ? count : 0;
@@ -62,6 +82,7 @@ export function setUnread(row, count) {
     badge.textContent = countText(n);
     badge.classList.toggle("hidden", n === 0);
   }
+  rename(row);
 }
 
 /** Show `count` unread mentions of me (the "@ N" badge is hidden at none). */
@@ -69,9 +90,16 @@ export function setMentions(row, count) {
   const n = count > 0 ? count : 0;
   const badge = row.querySelector("[data-conversation-mentions]");
   const slot = row.querySelector("[data-conversation-mention-count]");
+  const link = row.querySelector("[data-conversation-link]");
   row.setAttribute("data-mentions", String(n));
-  if (badge) badge.classList.toggle("hidden", n === 0);
+  if (badge) {
+    badge.classList.toggle("hidden", n === 0);
+    const label = n && link ? counted(link, "mentions", n) : "";
+    badge.setAttribute("aria-label", label);
+    badge.setAttribute("title", label);
+  }
   if (slot) slot.textContent = countText(n);
+  rename(row);
 }
 
 /** Apply an entry's settings and last seq (from ./order.js) to the row. */
