@@ -7,9 +7,9 @@ and keeps what that page keeps: the last seq of each of their conversations (the
 conversation state, moved on by every message, `sync` and the list), the window of messages the
 open chat shows (ids, seqs, senders, from the HTML it received), and how far they read. What the
 page does by itself is done too, and recorded apart as "background": a visible chat at the bottom
-marks a message from someone else read 300 ms after it arrives (chat/read-state.js), and an unread
-count that changes makes the conversation list ask GET /api/conversations again 300 ms later, one
-request at a time (conversation-list/index.js, realtime/unread.js).
+marks a message from someone else read 300 ms after it arrives (chat/read-state.js). An unread
+count that changes costs no request: the conversation list renames its row from the words the row
+carries (conversation-list/row.js).
 
 An action is timed from its start to its last response: for a send, to the ack; the delivery to
 the recipients is recorded where they are (each recipient's first receipt, live or through `sync`).
@@ -49,14 +49,13 @@ MIX = {
     "delete": 0.0049,  # DeletePost
     "full reload": 0.0008,  # FullReload
 }
-LIST_REFRESH = "list refresh (background)"
 MARK_ON_ARRIVAL = "mark_read on arrival (background)"
 REJOIN = "reconnect after a drop (background)"
-BACKGROUND = (LIST_REFRESH, MARK_ON_ARRIVAL, REJOIN)
+BACKGROUND = (MARK_ON_ARRIVAL, REJOIN)
 
 PAGE_SIZE = 50  # chat/history.js
 PERMALINK_PAGES = 3  # a permalink points at most this many pages before the latest
-REACTION_DELAY_S = 0.3  # read-state.js MARK_READ_DELAY_MS, conversation-list REFRESH_DELAY_MS
+REACTION_DELAY_S = 0.3  # read-state.js MARK_READ_DELAY_MS
 ACK_TIMEOUT_S = 10.0  # connection.js ACK_TIMEOUT_MS
 SYNC_TIMEOUT_S = 15.0  # sync.js SYNC_TIMEOUT_MS
 HTTP_TIMEOUT_S = 30.0
@@ -176,8 +175,6 @@ class Person:
         self.numbers = itertools.count()
         self.task: asyncio.Task | None = None
         self._mark_timer: asyncio.TimerHandle | None = None
-        self._list_timer: asyncio.TimerHandle | None = None
-        self._list_request: asyncio.Task | None = None
         self._closing: set = set()
 
     # --- requests ---------------------------------------------------------------------------
@@ -288,7 +285,6 @@ class Person:
             self._schedule_mark_read()
         elif seq > chat.last_read:
             chat.unread += 1
-            self._schedule_list_refresh()
 
     async def sync(self, only: int | None = None) -> None:
         """`sync` after the tracked seqs (of one conversation, or all), again while has_more."""
@@ -318,17 +314,6 @@ class Person:
             raise Skipped
         await self.mark_read(self.window, background=True)
 
-    def _schedule_list_refresh(self) -> None:
-        if self._list_timer:
-            self._list_timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._list_timer = loop.call_later(REACTION_DELAY_S, self._refresh_list)
-
-    def _refresh_list(self) -> None:
-        self._list_timer = None
-        if self._list_request is None or self._list_request.done():  # one request at a time
-            self._list_request = self.worker.background(self, LIST_REFRESH, self.check_list())
-
     async def mark_read(self, window: Window, background: bool = False) -> None:
         """mark_read with the highest seq shown, when it is past the read position."""
         chat = self.chats[window.conversation_id]
@@ -339,9 +324,7 @@ class Person:
             return
         ack = await self.call("mark_read", {"conversation_id": window.conversation_id, "seq": high})
         chat.last_read = max(chat.last_read, ack.get("seq") or high)
-        if chat.unread and self.worker.reactions:
-            chat.unread = 0
-            self._schedule_list_refresh()
+        chat.unread = 0
 
     # --- the actions ------------------------------------------------------------------------
 
