@@ -13,9 +13,9 @@ generator itself ran out of CPU at a step that held, the following steps keep th
 the idle time down instead: a step of U users with S sockets has every idle time × S / U, the
 action rate of U people. Each step reports the actions per second it sustained.
 
-The browser's pages also make requests of their own (a chat marks what arrives read, the list asks
-for itself again when an unread count changes): the first ramp makes them, as the browser does, and
-gives the headline; a second ramp of the actions alone shows what they cost.
+The browser's pages also make requests of their own (a chat marks what arrives read): the first
+ramp makes them, as the browser does, and gives the headline; a second ramp of the actions alone
+shows what they cost.
 
 The world (bench/users_world.py) is its own SQLite database, served by one product worker of its own,
 started afresh for each ramp.

@@ -77,8 +77,7 @@ def _ramp(ramp: dict, mix: list[str]) -> str:
     steps = ramp["steps"]
     title = (
         "**As the browser does: the actions and the pages' own requests** (a visible chat marks what arrives "
-        "read 300 ms later; the conversation list asks GET /api/conversations again 300 ms after an unread "
-        "count changed: the background rows)"
+        "read 300 ms later: the background rows; an unread count that changes costs the list no request)"
         if ramp["page_reactions"]
         else "**The actions alone** (the pages make no requests of their own: what those cost)"
     )
