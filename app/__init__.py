@@ -13,6 +13,7 @@ from app import compression, in_flight
 from app.cli import register_commands
 from app.config import check_production_config, engine_options, load_config, normalize_database_url, proxy_networks
 from app.extensions import csrf, db, limiter, login_manager, migrate, sessions, socketio
+from app.fragment_cache import FragmentCache
 from app.log import configure_logging
 from app.proxies import TrustedProxies
 from app.static_assets import register_static_versions
@@ -150,6 +151,8 @@ def register_extensions(app: Flask) -> None:
     app.extensions["socket_identities"] = Identities()
     app.extensions["group_commit"] = GroupCommit()
     app.extensions["send_checks"] = SendChecks()
+    reloading = app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")
+    app.extensions["message_fragments"] = FragmentCache(0 if reloading else app.config["MESSAGE_FRAGMENT_CACHE_SIZE"])
     app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()
     # Named even when None: Flask-SocketIO keeps the options of an earlier init_app (another app in
     # the same process), so an app without Redis would inherit that app's message queue.

@@ -141,6 +141,9 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         # Responses compressed by the app (app/compression.py); off where a proxy compresses instead.
         "COMPRESS_ENABLED": _env_bool("COMPRESS_ENABLED", True),
+        # Rendered message fragments each worker keeps (app/fragment_cache.py; about 6 KB each);
+        # 0 renders every message afresh, as debug mode does so that template edits show.
+        "MESSAGE_FRAGMENT_CACHE_SIZE": _env_number("MESSAGE_FRAGMENT_CACHE_SIZE", 10_000),
         # How long after sending a message its sender may still edit it.
         "MESSAGE_EDIT_WINDOW_SECONDS": _env_number("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60),
         # The largest image or file a message may carry.

@@ -229,7 +229,8 @@ def message_payload(
     link_preview: dict | None = None,
 ) -> dict:
     """M from its values, for the send path, which has them all without loading a Message, with its
-    fragment `html` (chat/_message.html, rendered once for every recipient). `kind`: the
+    fragment `html` (chat/_message.html, rendered once for every recipient and kept by what it is
+    drawn from: app/fragment_cache.py). `kind`: the
     conversation's (a group's or room's messages name their sender's @username); `reactor_names`:
     {emoji: display names} for the reaction chips' titles; `body_html`: the body as stored rendered
     (messages.body_html; rendered here only for a row that has none)."""
@@ -252,12 +253,16 @@ def message_payload(
     }
     if body_html is None:
         body_html = render_message(body, mentions) if deleted_at is None else ""
-    payload["html"] = fragment(
-        "chat/_message.html",
-        m=payload,
-        body_html=Markup(body_html),
-        group_like=kind != DIRECT,
-        reactor_names=reactor_names or {},
+    group_like, reactor_names = kind != DIRECT, reactor_names or {}
+    payload["html"] = current_app.extensions["message_fragments"].get_or_render(
+        (payload, str(body_html), group_like, reactor_names),
+        lambda: fragment(
+            "chat/_message.html",
+            m=payload,
+            body_html=Markup(body_html),
+            group_like=group_like,
+            reactor_names=reactor_names,
+        ),
     )
     return payload
 
