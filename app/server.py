@@ -1,6 +1,7 @@
 """The production server: the app on eventlet's (or gevent's) WSGI server, a heartbeat for the socket
 registry, and a graceful stop on SIGTERM. Started by run.py, which monkey-patches first."""
 
+import gc
 import logging
 import os
 import random
@@ -291,6 +292,13 @@ class Worker:
         log.info("stopped")
 
 
+def settle_the_heap() -> None:
+    """Move what start-up made (modules, templates, the app) out of the collector's sight: a full
+    collection walks every tracked object, and with them it held the event loop 80-220 ms."""
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     """Build the app and serve it until SIGTERM or Ctrl-C."""
     try:
@@ -303,6 +311,7 @@ def main() -> None:
     host = os.environ.get("HOST", "").strip() or ("0.0.0.0" if production else "127.0.0.1")
     port = int(os.environ.get("PORT", "").strip() or 8000)
     worker = Worker(app, host, port)
+    settle_the_heap()
     shown = "localhost" if host == "127.0.0.1" else host
     log.info("Messanger serving on http://%s:%d (%s)", shown, port, app.config["ASYNC_MODE"])
     worker.serve_until_stopped()

@@ -212,3 +212,24 @@ def test_websocket_compression_is_declined(live_server):
         assert "sec-websocket-extensions" not in {name.lower() for name in ws.getheaders()}
     finally:
         ws.close()
+
+
+def test_what_start_up_made_is_kept_out_of_the_collectors_walks():
+    import gc
+    import weakref
+
+    from app.server import settle_the_heap
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.itself = cycle
+    gone = weakref.ref(cycle)
+    del cycle
+    try:
+        settle_the_heap()
+        assert gone() is None, "garbage is collected before the freeze, not kept forever"
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
