@@ -47,7 +47,8 @@ POLICY = (
     "while the connection does not open: Socket.IO's Backoff (1 s × 2^attempts up to 5 s, ±50 %); "
     f"an attempt gives up when the connection is not open after {OPEN_TIMEOUT_S:.0f} s (Socket.IO's timeout; "
     "the connect's answer is awaited); refusals as backoff.js retryAfterConnectError; "
-    "then sync (repeated while has_more) and presence_snapshot at once"
+    "then sync (repeated while has_more; a failed one asked again after reconnectDelay while connected) "
+    "and presence_snapshot at once"
 )
 
 
@@ -245,8 +246,19 @@ class StormSocket:
         return delay
 
     async def _catch_up(self, client: _Client) -> None:
-        """sync.js on "connect": syncAll() (sequences.js syncRounds) and catchUpPresence() at once."""
+        """sync.js on "connect": syncAll() (sequences.js syncRounds, asked again after a failure
+        while the socket stays up) and catchUpPresence() at once."""
         _background(self._presence(client))  # on its own: the sync says when the page caught up
+        try:
+            failures = 0
+            while not await self._sync_rounds(client) and client.connected:
+                await asyncio.sleep(page_delay(failures))
+                failures += 1
+        finally:
+            self.first_done.set()
+
+    async def _sync_rounds(self, client: _Client) -> bool:
+        """One syncAfter(): True once it answered, False (the error recorded) when it failed."""
         cursor = dict(self.after)
         try:
             for _round in range(MAX_SYNC_ROUNDS):
@@ -257,7 +269,7 @@ class StormSocket:
                 if not isinstance(ack, dict) or not ack.get("ok"):
                     error = ack.get("error") if isinstance(ack, dict) else ack
                     self.record["sync_errors"].append(f"refused: {error}")
-                    return
+                    return False
                 progressed = False
                 for message in ack.get("messages") or []:
                     key, seq = str(message.get("conversation_id")), message.get("seq")
@@ -271,12 +283,12 @@ class StormSocket:
                     break
             self.record["synced_at"] = time.monotonic()
             self.record["first_synced_at"] = self.record["first_synced_at"] or self.record["synced_at"]
+            return True
         except socketio.exceptions.TimeoutError:
             self.record["sync_errors"].append(f"no answer in {SYNC_TIMEOUT_S:.0f} s")
         except Exception as error:  # noqa: BLE001 - recorded (e.g. the socket closed meanwhile)
             self.record["sync_errors"].append(_error_key(error))
-        finally:
-            self.first_done.set()
+        return False
 
     async def _presence(self, client: _Client) -> None:
         try:

@@ -3,7 +3,8 @@
  * Every message goes out as the bus's "message" event (M, {synced}); one from someone else counts
  * as unread unless the page is reading that conversation, and notifies unless it came by sync. */
 import { dispatch } from "./bus.js";
-import { emitWithAck } from "./connection.js";
+import { reconnectDelay } from "./backoff.js";
+import { connected, emitWithAck } from "./connection.js";
 import { mentionsMe, sentBy } from "./message-facts.js";
 import { notifyUnlessMuted } from "./notifications.js";
 import { pageSequences, parseConversationState, syncRounds } from "./sequences.js";
@@ -70,10 +71,26 @@ export function sync(conversationId, afterSeq) {
   return syncAfter({ [String(conversationId)]: seq });
 }
 
-/** Everything missed in every tracked conversation, then the bus's "synced" (also on failure). */
+let syncGeneration = 0;
+
+/** Everything missed in every tracked conversation, then the bus's "synced". A sync that failed
+ * while the socket stayed up (a busy server gave no answer in time) is asked again after a
+ * growing, random wait (./backoff.js); one that a disconnect cut short is the next connect's. */
 export function syncAll() {
-  const done = () => dispatch("synced");
-  return syncAfter(pageSequences.after()).then(done, done);
+  const generation = ++syncGeneration;
+  let failures = 0;
+  const attempt = () =>
+    syncAfter(pageSequences.after()).then(
+      () => {
+        if (generation === syncGeneration) dispatch("synced");
+      },
+      () => {
+        if (generation !== syncGeneration || !connected) return;
+        window.setTimeout(attempt, reconnectDelay(failures));
+        failures += 1;
+      },
+    );
+  return attempt();
 }
 
 /** Everyone whose presence I see, as they are now: news from before this socket connected never
