@@ -1,6 +1,5 @@
 """Messanger: a self-hosted real-time messenger. `create_app()` builds the Flask app."""
 
-import threading
 from pathlib import Path
 
 import redis
@@ -152,7 +151,6 @@ def register_extensions(app: Flask) -> None:
     app.extensions["socket_identities"] = Identities()
     app.extensions["group_commit"] = GroupCommit()
     app.extensions["send_checks"] = SendChecks()
-    app.extensions["connect_slots"] = threading.BoundedSemaphore(app.config["SOCKET_CONNECTS_AT_ONCE"])
     reloading = app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")
     app.extensions["message_fragments"] = FragmentCache(0 if reloading else app.config["MESSAGE_FRAGMENT_CACHE_SIZE"])
     app.wsgi_app = in_flight.counting(app.wsgi_app)  # inside Socket.IO's middleware, see counting()

@@ -118,11 +118,6 @@ def load_config(instance_path: str, secret_key: str | None = None) -> dict:
         # How long a user whose last socket closed stays "online": a reload or a reconnect within it
         # announces nothing and writes no "last seen".
         "PRESENCE_GRACE_SECONDS": _env_number("PRESENCE_GRACE_SECONDS", 5),
-        # Socket connects one worker works on at once; a connect that waited this many seconds for
-        # its turn is refused as "unavailable" and comes back after the page's backoff, so a storm
-        # of reconnects queues outside instead of timing out inside (on the database pool).
-        "SOCKET_CONNECTS_AT_ONCE": max(1, _env_number("SOCKET_CONNECTS_AT_ONCE", 8)),
-        "SOCKET_CONNECT_WAIT_SECONDS": _env_seconds("SOCKET_CONNECT_WAIT_SECONDS", 5.0),
         # A socket's identity is read once, at connect: sessions ended outside the app's doors (the
         # operator's shell, an expiry) close their sockets within this many seconds.
         "SOCKET_SESSION_CHECK_SECONDS": _env_seconds("SOCKET_SESSION_CHECK_SECONDS", 5.0),

@@ -166,33 +166,6 @@ def test_an_address_holds_at_most_its_share_of_sockets(sqlite_databases, tmp_pat
         server.stop()
 
 
-def test_a_connect_that_waited_too_long_for_its_turn_is_refused_as_unavailable(app, client, auth, caplog):
-    """SOCKET_CONNECTS_AT_ONCE connects are worked on at once; one that waited
-    SOCKET_CONNECT_WAIT_SECONDS for a turn is refused "unavailable" before it reads anything (the
-    page comes back after its backoff), and once a turn is free the next connect is let in."""
-    from app.extensions import socketio
-
-    auth.register()
-    slots = app.extensions["connect_slots"]
-    taken = 0
-    while slots.acquire(blocking=False):  # every turn is taken, as in a storm of reconnects
-        taken += 1
-    assert taken == app.config["SOCKET_CONNECTS_AT_ONCE"]
-    app.config["SOCKET_CONNECT_WAIT_SECONDS"] = 0.05
-    try:
-        started = time.monotonic()
-        refused = socketio.test_client(app, flask_test_client=client)
-        assert not refused.is_connected()
-        assert time.monotonic() - started >= 0.05
-        assert [record.error for record in caplog.records if getattr(record, "event", None) == "connect"] == ["busy"]
-    finally:
-        for _ in range(taken):
-            slots.release()
-    tab = socketio.test_client(app, flask_test_client=client)
-    assert tab.is_connected()
-    tab.disconnect()
-
-
 def test_connects_are_rate_limited(sqlite_databases, tmp_path):
     """RATELIMIT_SOCKET_CONNECTS_PER_USER: past the limit a connect is refused "rate_limited" with
     retry_after, which the page waits out before trying again."""

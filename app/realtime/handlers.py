@@ -147,19 +147,6 @@ def on_connect(auth=None):
     """
     if _named_by_the_client():
         return None
-    slots = current_app.extensions["connect_slots"]
-    if not slots.acquire(timeout=current_app.config["SOCKET_CONNECT_WAIT_SECONDS"]):
-        socket_event_failed("connect", "busy", None)
-        raise ConnectionRefused("unavailable", {"message": "The server is busy: this tab tries again shortly."})
-    try:
-        _connect()
-    finally:
-        slots.release()
-
-
-def _connect() -> None:
-    """on_connect's work, in one of the worker's connect slots."""
-    user_id = None
     try:
         if not current_user.is_authenticated:
             raise ConnectionRefused("unauthorized")
