@@ -233,9 +233,8 @@ class Bench:
                 if cookie_of:
                     spec["cookie"] = cookie_of(idx)
                 if auth:
-                    user = self.seeded.users[idx]
                     rooms = [conversation_id] + ([self.seeded.room_id] if self.seeded.room_id else [])
-                    spec["auth"] = {"rooms": rooms, "user": {k: user[k] for k in ("id", "username", "display_name")}}
+                    spec["auth"] = relay_auth(self.seeded.users[idx], rooms)
                 specs[number % self.processes].append(spec)
         return specs
 
@@ -482,10 +481,7 @@ class Bench:
             if target == "product":
                 spec["cookie"] = self.cookies[user["username"]]
             else:
-                spec["auth"] = {
-                    "rooms": [self.seeded.room_id],
-                    "user": {k: user[k] for k in ("id", "username", "display_name")},
-                }
+                spec["auth"] = relay_auth(user, [self.seeded.room_id])
             specs[number % self.processes].append(spec)
         counts = self._connect(f"room-only:{target}", specs, deadline=120)
         self.connected.discard(f"room-only:{target}")
@@ -676,6 +672,11 @@ class Bench:
 
         with UsersScenario(self) as users:
             return users.run()
+
+
+def relay_auth(user: dict, rooms: list[int]) -> dict:
+    """What a relay socket passes on connect: the rooms to join and the user its messages name."""
+    return {"rooms": rooms, "user": {k: user[k] for k in ("id", "username", "display_name")}}
 
 
 def _median(summary: dict) -> float | None:

@@ -102,13 +102,12 @@ def _epoch(iso: str) -> float:
 class Chat:
     """One of the person's conversations as the page tracks it."""
 
-    __slots__ = ("kind", "last_seq", "last_read", "unread")
+    __slots__ = ("kind", "last_seq", "last_read")
 
     def __init__(self, kind: str, last_seq: int):
         self.kind = kind
         self.last_seq = last_seq
         self.last_read = last_seq  # the seeding left everything read
-        self.unread = 0
 
 
 class Window:
@@ -283,8 +282,6 @@ class Person:
             return
         if shown:
             self._schedule_mark_read()
-        elif seq > chat.last_read:
-            chat.unread += 1
 
     async def sync(self, only: int | None = None) -> None:
         """`sync` after the tracked seqs (of one conversation, or all), again while has_more."""
@@ -324,7 +321,6 @@ class Person:
             return
         ack = await self.call("mark_read", {"conversation_id": window.conversation_id, "seq": high})
         chat.last_read = max(chat.last_read, ack.get("seq") or high)
-        chat.unread = 0
 
     # --- the actions ------------------------------------------------------------------------
 
@@ -378,7 +374,6 @@ class Person:
             chat = self.chats.get(conversation.get("id"))
             if chat is not None:
                 chat.last_seq = max(chat.last_seq, conversation.get("last_seq") or 0)
-                chat.unread = conversation.get("unread_count") or 0
 
     async def send(self) -> None:
         """send_message into the open chat, timed to its ack."""
